@@ -1,0 +1,100 @@
+/* events.c: reads JSON Lines traces with jansson; bad lines are named, skipped and counted. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define EV_WARN_MAX 10 /* per file; the closing summary counts the rest */
+
+int ev_open(struct ev_reader *r, const char *path)
+{
+	struct stat sb;
+
+	memset(r, 0, sizeof(*r));
+	r->path = path;
+	if (strcmp(path, "-") == 0) {
+		r->f = stdin;
+		r->path = "(stdin)";
+		return 0;
+	}
+	r->f = fopen(path, "r");
+	if (!r->f) {
+		cli_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(r->f), &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		cli_error("%s is a directory, not a trace file", path);
+		fclose(r->f);
+		r->f = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void ev_skip(struct ev_reader *r, const char *why, const char *detail)
+{
+	r->bad++;
+	if (r->bad <= EV_WARN_MAX)
+		cli_error("%s:%lu: %s%s%s; line skipped", r->path, r->line, why,
+			  detail ? ": " : "", detail ? detail : "");
+	else if (r->bad == EV_WARN_MAX + 1)
+		cli_error("%s: more bad lines; only the count is reported from here", r->path);
+}
+
+json_t *ev_next(struct ev_reader *r)
+{
+	ssize_t n;
+
+	while ((n = getline(&r->buf, &r->cap, r->f)) >= 0) {
+		json_error_t err;
+		json_t *ev, *v;
+		int complete;
+
+		r->line++;
+		complete = n > 0 && r->buf[n - 1] == '\n';
+		if (complete)
+			n--;
+		if (n == 0 && complete)
+			continue; /* blank lines are harmless */
+		ev = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &err);
+		if (!ev) {
+			ev_skip(r, complete ? "not valid JSON" : "truncated last line", err.text);
+			continue;
+		}
+		if (!json_is_object(ev)) {
+			ev_skip(r, "not an event object", NULL);
+			json_decref(ev);
+			continue;
+		}
+		v = json_object_get(ev, "v");
+		if (!json_is_integer(v) || json_integer_value(v) != 1) {
+			ev_skip(r, "unsupported schema version (this sendtrace reads v1)", NULL);
+			json_decref(ev);
+			continue;
+		}
+		if (!json_is_string(json_object_get(ev, "event"))) {
+			ev_skip(r, "event without an \"event\" field", NULL);
+			json_decref(ev);
+			continue;
+		}
+		return ev;
+	}
+	if (ferror(r->f)) {
+		cli_error("%s: read error: %s", r->path, strerror(errno));
+		r->bad++;
+	}
+	return NULL;
+}
+
+void ev_close(struct ev_reader *r)
+{
+	if (r->f && r->f != stdin)
+		fclose(r->f);
+	free(r->buf);
+	r->f = NULL;
+	r->buf = NULL;
+}

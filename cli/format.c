@@ -1,0 +1,315 @@
+/* format.c: renders one event as one strace-like line. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char *str(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* A JSON value in compact form: strings bare, arrays and objects compact. */
+static void fmt_value(FILE *out, json_t *v)
+{
+	char *s;
+
+	if (json_is_string(v)) {
+		fputs(json_string_value(v), out);
+		return;
+	}
+	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (s) {
+		fputs(s, out);
+		free(s);
+	}
+}
+
+static void fmt_time(FILE *out, json_t *ev)
+{
+	json_int_t ts = json_integer_value(json_object_get(ev, "ts"));
+	time_t sec = (time_t)(ts / 1000000000);
+	struct tm tm;
+	char buf[32];
+
+	localtime_r(&sec, &tm);
+	strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
+	fprintf(out, "%s.%06lld", buf, (long long)(ts % 1000000000) / 1000);
+}
+
+static void fmt_who(FILE *out, json_t *ev)
+{
+	json_int_t pid = json_integer_value(json_object_get(ev, "pid"));
+	json_int_t tid = json_integer_value(json_object_get(ev, "tid"));
+
+	if (tid && tid != pid)
+		fprintf(out, " %lld/%lld", (long long)pid, (long long)tid);
+	else
+		fprintf(out, " %lld", (long long)pid);
+}
+
+static void fmt_addr(FILE *out, const char *a)
+{
+	fputs(a && a[0] ? a : "(unnamed)", out);
+}
+
+/* "<TCP:127.0.0.1:40000->127.0.0.1:8080>" or "<UNIX-STREAM:/run/s>" */
+static void fmt_sock(FILE *out, json_t *sock)
+{
+	const char *fam = str(sock, "family"), *type = str(sock, "type");
+	const char *proto = str(sock, "proto");
+	json_t *local = json_object_get(sock, "local"), *peer = json_object_get(sock, "peer");
+	const char *t = type && !strncmp(type, "SOCK_", 5) ? type + 5 : type;
+	const char *p;
+
+	fputc('<', out);
+	if (fam && (!strcmp(fam, "AF_INET") || !strcmp(fam, "AF_INET6")) && proto) {
+		for (p = proto; *p; p++)
+			fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
+		if (!strcmp(fam, "AF_INET6"))
+			fputs("v6", out);
+	} else if (fam) {
+		fputs(!strncmp(fam, "AF_", 3) ? fam + 3 : fam, out);
+		if (t)
+			fprintf(out, "-%s", t);
+	} else {
+		fputs("socket", out);
+	}
+	if (json_is_string(local)) {
+		fputc(':', out);
+		fmt_addr(out, json_string_value(local));
+	}
+	if (json_is_string(peer)) {
+		fputs("->", out);
+		fmt_addr(out, json_string_value(peer));
+	}
+	fputc('>', out);
+}
+
+static void fmt_flags(FILE *out, json_t *flags)
+{
+	size_t i;
+	json_t *f;
+
+	if (!json_is_array(flags) || json_array_size(flags) == 0) {
+		fputs("0", out);
+		return;
+	}
+	json_array_foreach(flags, i, f)
+	{
+		if (i)
+			fputc('|', out);
+		fmt_value(out, f);
+	}
+}
+
+static void fmt_iov(FILE *out, json_t *iov, json_t *more)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(iov)) {
+		fputs("iov=?", out);
+		return;
+	}
+	fputs("iov=[", out);
+	json_array_foreach(iov, i, e)
+	{
+		if (i)
+			fputc(',', out);
+		fprintf(out, "%lld", (long long)json_integer_value(json_object_get(e, "len")));
+	}
+	if (json_is_integer(more))
+		fprintf(out, ",+%lld more", (long long)json_integer_value(more));
+	fputc(']', out);
+}
+
+/* SCM_RIGHTS{fds=[3,4]}, IP_TOS{tos=16}, 41/99{data=0a0b} */
+static void fmt_cmsgs(FILE *out, json_t *cmsgs)
+{
+	size_t i;
+	json_t *c;
+
+	fputs("cmsg=[", out);
+	json_array_foreach(cmsgs, i, c)
+	{
+		const char *key;
+		json_t *v, *type = json_object_get(c, "type");
+		int first = 1;
+
+		if (i)
+			fputs(", ", out);
+		if (json_is_string(type)) {
+			fputs(json_string_value(type), out);
+		} else {
+			fmt_value(out, json_object_get(c, "level"));
+			fputc('/', out);
+			fmt_value(out, type);
+		}
+		fputc('{', out);
+		json_object_foreach(c, key, v)
+		{
+			if (!strcmp(key, "level") || !strcmp(key, "type") || !strcmp(key, "len"))
+				continue;
+			fprintf(out, "%s%s=", first ? "" : ",", key);
+			fmt_value(out, v);
+			first = 0;
+		}
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+static void fmt_msg(FILE *out, json_t *m)
+{
+	json_t *addr = json_object_get(m, "addr"), *cmsg = json_object_get(m, "cmsg");
+
+	if (json_is_string(addr)) {
+		fputs("to=", out);
+		fmt_addr(out, json_string_value(addr));
+		fputs(", ", out);
+	}
+	fmt_iov(out, json_object_get(m, "iov"), json_object_get(m, "iov_more"));
+	fprintf(out, ", len=%lld", (long long)json_integer_value(json_object_get(m, "len")));
+	if (json_is_array(cmsg)) {
+		fputs(", ", out);
+		fmt_cmsgs(out, cmsg);
+	}
+	if (json_is_integer(json_object_get(m, "msg_flags")))
+		fprintf(out, ", msg_flags=%lld",
+			(long long)json_integer_value(json_object_get(m, "msg_flags")));
+}
+
+static void fmt_mmsgs(FILE *out, json_t *ev)
+{
+	json_t *msgs = json_object_get(ev, "msgs"), *m;
+	size_t i;
+
+	fprintf(out, "vlen=%lld, ", (long long)json_integer_value(json_object_get(ev, "vlen")));
+	if (!json_is_array(msgs)) {
+		fputs("msgs=?", out);
+		return;
+	}
+	fputc('[', out);
+	json_array_foreach(msgs, i, m)
+	{
+		if (i)
+			fputs(", ", out);
+		fputc('{', out);
+		fmt_msg(out, m);
+		if (json_is_integer(json_object_get(m, "msg_len")))
+			fprintf(out, ", sent=%lld",
+				(long long)json_integer_value(json_object_get(m, "msg_len")));
+		fputc('}', out);
+	}
+	if (json_is_integer(json_object_get(ev, "msgs_more")))
+		fprintf(out, ", +%lld more",
+			(long long)json_integer_value(json_object_get(ev, "msgs_more")));
+	fputc(']', out);
+}
+
+static void fmt_sendfile(FILE *out, json_t *ev)
+{
+	json_t *in = json_object_get(ev, "in"), *off = json_object_get(ev, "offset");
+	const char *path = str(in, "path"), *kind = str(in, "kind");
+
+	fprintf(out, "in=%lld", (long long)json_integer_value(json_object_get(in, "fd")));
+	if (path)
+		fprintf(out, "<%s>", path);
+	else if (kind)
+		fprintf(out, "<%s>", kind);
+	if (json_is_integer(off))
+		fprintf(out, ", offset=%lld", (long long)json_integer_value(off));
+	else
+		fputs(", offset=NULL", out);
+	fprintf(out, ", count=%lld", (long long)json_integer_value(json_object_get(ev, "len")));
+}
+
+static void fmt_dur(FILE *out, json_int_t ns)
+{
+	if (ns < 10000)
+		fprintf(out, " <%lldns>", (long long)ns);
+	else if (ns < 10000000)
+		fprintf(out, " <%.1fus>", ns / 1e3);
+	else
+		fprintf(out, " <%.1fms>", ns / 1e6);
+}
+
+static void fmt_call(FILE *out, json_t *ev)
+{
+	const char *call = str(ev, "call");
+	json_t *sock = json_object_get(ev, "sock"), *addr = json_object_get(ev, "addr");
+	json_t *flags = json_object_get(ev, "flags");
+	const char *err = str(ev, "errno");
+
+	fprintf(out, " %s(%lld", call ? call : "?",
+		(long long)json_integer_value(json_object_get(ev, "fd")));
+	if (json_is_object(sock))
+		fmt_sock(out, sock);
+	fputs(", ", out);
+	if (!call) {
+		fputs("...", out);
+	} else if (!strcmp(call, "sendmsg")) {
+		fmt_msg(out, ev);
+	} else if (!strcmp(call, "sendmmsg")) {
+		fmt_mmsgs(out, ev);
+	} else if (!strncmp(call, "sendfile", 8)) {
+		fmt_sendfile(out, ev);
+	} else if (!strcmp(call, "writev")) {
+		fmt_iov(out, json_object_get(ev, "iov"), json_object_get(ev, "iov_more"));
+		fprintf(out, ", len=%lld", (long long)json_integer_value(json_object_get(ev, "len")));
+	} else {
+		fprintf(out, "len=%lld", (long long)json_integer_value(json_object_get(ev, "len")));
+		if (!strcmp(call, "sendto")) {
+			fputs(", to=", out);
+			if (json_is_string(addr))
+				fmt_addr(out, json_string_value(addr));
+			else
+				fputs("NULL", out);
+		}
+	}
+	if (json_is_array(flags)) {
+		fputs(", ", out);
+		fmt_flags(out, flags);
+	}
+	fprintf(out, ") = %lld", (long long)json_integer_value(json_object_get(ev, "ret")));
+	if (err)
+		fprintf(out, " %s", err);
+	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
+}
+
+static void fmt_start(FILE *out, json_t *ev)
+{
+	const char *exe = str(ev, "exe"), *how = str(ev, "how");
+
+	fprintf(out, " +++ start %s", exe ? exe : "?");
+	fputs(" argv=", out);
+	fmt_value(out, json_object_get(ev, "argv"));
+	fprintf(out, " ppid=%lld", (long long)json_integer_value(json_object_get(ev, "ppid")));
+	if (how)
+		fprintf(out, " (%s)", how);
+	fputs(" +++", out);
+}
+
+void fmt_event(FILE *out, json_t *ev)
+{
+	const char *kind = str(ev, "event");
+
+	fmt_time(out, ev);
+	fmt_who(out, ev);
+	if (!strcmp(kind, "call"))
+		fmt_call(out, ev);
+	else if (!strcmp(kind, "start"))
+		fmt_start(out, ev);
+	else if (!strcmp(kind, "exit"))
+		fprintf(out, " +++ exit events=%lld +++",
+			(long long)json_integer_value(json_object_get(ev, "events")));
+	else
+		fprintf(out, " %s", kind);
+	fputc('\n', out);
+}

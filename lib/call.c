@@ -1,0 +1,224 @@
+/* call.c: the life of one traced call: entry, common fields, socket endpoints, emission. */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "st.h"
+
+/*
+ * Per-thread state. Events are encoded into these buffers, never the stack
+ * (a signal handler may run on a small sigaltstack) and never the heap. One
+ * buffer per nesting level lets a signal handler's send() be traced while
+ * the interrupted call is still being encoded.
+ */
+static ST_TLS int st_depth;
+static ST_TLS pid_t st_tid;
+static ST_TLS pid_t st_tid_pid; /* st_pid when st_tid/st_comm were cached */
+static ST_TLS char st_comm[17];
+static ST_TLS char st_buf[ST_NEST_MAX][ST_EVENT_MAX];
+
+static unsigned long st_events;
+static unsigned long st_dropped;
+static int st_overflow_warned;
+
+uint64_t st_now_real(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t st_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+char *st_event_buf(int level)
+{
+	return st_buf[level];
+}
+
+unsigned long st_event_count(void)
+{
+	return __atomic_load_n(&st_events, __ATOMIC_RELAXED);
+}
+
+unsigned long st_drop_count(void)
+{
+	return __atomic_load_n(&st_dropped, __ATOMIC_RELAXED);
+}
+
+/* tid and comm are cached per thread, and looked up again in a fork()ed child. */
+static void st_thread_ids(void)
+{
+	if (st_tid_pid == st_pid && st_tid)
+		return;
+	st_tid = (pid_t)syscall(SYS_gettid);
+	if (prctl(PR_GET_NAME, st_comm, 0, 0, 0) != 0)
+		st_comm[0] = '\0';
+	st_comm[16] = '\0';
+	st_tid_pid = st_pid;
+}
+
+void st_event_head(struct st_json *j, const char *event, uint64_t ts)
+{
+	st_thread_ids();
+	st_json_obj(j);
+	st_json_key(j, "v");
+	st_json_int(j, 1);
+	st_json_key(j, "event");
+	st_json_cstr(j, event);
+	st_json_key(j, "ts");
+	st_json_uint(j, ts);
+	st_json_key(j, "pid");
+	st_json_int(j, st_pid);
+	st_json_key(j, "tid");
+	st_json_int(j, st_tid);
+	st_json_key(j, "comm");
+	st_json_cstr(j, st_comm);
+}
+
+int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck check)
+{
+	int saved = errno;
+
+	st_ensure_init();
+	if (!st_ready || !st_sink_active() || st_depth >= ST_NEST_MAX)
+		goto untraced;
+	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {
+		struct stat sb;
+
+		if (fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+			goto untraced;
+	}
+	c->name = name;
+	c->fd = fd;
+	c->level = st_depth++;
+	c->ts = st_now_real();
+	c->t0 = st_now_mono();
+	errno = saved; /* the real call must see the program's errno */
+	return 1;
+untraced:
+	errno = saved;
+	return 0;
+}
+
+/* Right after the real call: keep its errno, then start the event. */
+void st_call_end(struct st_call *c, long long ret)
+{
+	c->saved_errno = errno;
+	c->dur = st_now_mono() - c->t0;
+	c->ret = ret;
+	c->failed = ret < 0;
+	st_json_init(&c->j, st_buf[c->level], ST_EVENT_MAX - 1);
+	st_event_head(&c->j, "call", c->ts);
+	st_json_key(&c->j, "call");
+	st_json_cstr(&c->j, c->name);
+	st_json_key(&c->j, "fd");
+	st_json_int(&c->j, c->fd);
+	st_json_key(&c->j, "sock");
+	st_json_sock(&c->j, c->fd);
+}
+
+void st_call_emit(struct st_call *c)
+{
+	struct st_json *j = &c->j;
+
+	st_json_key(j, "ret");
+	st_json_int(j, c->ret);
+	if (c->failed) {
+		st_json_key(j, "errno");
+		st_json_errno(j, c->saved_errno);
+	}
+	st_json_key(j, "dur_ns");
+	st_json_uint(j, c->dur);
+	st_json_obj_end(j);
+	if (!j->overflow) {
+		/* The buffer was sized one byte short for this newline. */
+		*j->p++ = '\n';
+		st_sink_write(j->start, st_json_len(j));
+		__atomic_fetch_add(&st_events, 1, __ATOMIC_RELAXED);
+	} else {
+		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
+			st_warn("an event did not fit in ", "16 KiB", " and was dropped");
+	}
+	st_depth--;
+	errno = c->saved_errno;
+}
+
+/* family, type, protocol and both endpoints, asked of the kernel after the call. */
+void st_json_sock(struct st_json *j, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int family, type, proto;
+	int saved = errno;
+
+	len = sizeof(family);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) {
+		st_json_null(j);
+		errno = saved;
+		return;
+	}
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+		type = -1;
+	len = sizeof(proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0)
+		proto = -1;
+
+	st_json_obj(j);
+	st_json_key(j, "family");
+	st_json_xlat(j, st_families, family);
+	st_json_key(j, "type");
+	st_json_xlat(j, st_socktypes, type);
+	st_json_key(j, "proto");
+	if (family == AF_INET || family == AF_INET6)
+		st_json_xlat(j, st_ipprotos, proto);
+	else
+		st_json_int(j, proto);
+	st_json_key(j, "local");
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		st_json_sockaddr(j, (struct sockaddr *)&ss, len > sizeof(ss) ? sizeof(ss) : len);
+	else
+		st_json_null(j);
+	st_json_key(j, "peer");
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		st_json_sockaddr(j, (struct sockaddr *)&ss, len > sizeof(ss) ? sizeof(ss) : len);
+	else
+		st_json_null(j);
+	st_json_obj_end(j);
+	errno = saved;
+}
+
+int st_record_begin(struct st_json *j, const char *event)
+{
+	if (!st_sink_active() || st_depth >= ST_NEST_MAX)
+		return 0;
+	st_json_init(j, st_buf[st_depth++], ST_EVENT_MAX - 1);
+	st_event_head(j, event, st_now_real());
+	return 1;
+}
+
+void st_record_emit(struct st_json *j)
+{
+	st_json_obj_end(j);
+	if (!j->overflow) {
+		*j->p++ = '\n';
+		st_sink_write(j->start, st_json_len(j));
+	}
+	st_depth--;
+}

@@ -1,0 +1,102 @@
+/* config.c: SENDTRACE_* environment variables, read once at start. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "st.h"
+
+struct st_config st_config;
+
+static void st_set_path(char *dst, size_t size, const char *dir, const char *file)
+{
+	size_t dl = dir ? strlen(dir) : 0, fl = strlen(file);
+
+	if (dl + 1 + fl + 1 > size) {
+		dst[0] = '\0';
+		return;
+	}
+	if (dl) {
+		memcpy(dst, dir, dl);
+		if (dst[dl - 1] != '/')
+			dst[dl++] = '/';
+	}
+	memcpy(dst + dl, file, fl + 1);
+}
+
+/* Only %p (pid) and %% are defined; anything else is a typo we should name. */
+static int st_template_ok(const char *s)
+{
+	for (; *s; s++) {
+		if (*s != '%')
+			continue;
+		s++;
+		if (*s != 'p' && *s != '%')
+			return 0;
+	}
+	return 1;
+}
+
+static void st_default_output(void)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!tmp || tmp[0] != '/')
+		tmp = "/tmp";
+	st_set_path(st_config.output, sizeof(st_config.output), tmp, "sendtrace.%p.jsonl");
+	if (!st_config.output[0])
+		st_set_path(st_config.output, sizeof(st_config.output), "/tmp",
+			    "sendtrace.%p.jsonl");
+}
+
+static void st_load_output(void)
+{
+	const char *v = getenv("SENDTRACE_OUTPUT");
+	char cwd[2048];
+
+	st_default_output();
+	if (!v || !v[0])
+		return;
+	if (!st_template_ok(v) || strlen(v) >= sizeof(st_config.output) - 1) {
+		st_warn("SENDTRACE_OUTPUT='", v,
+			"' is not valid (accepts a file path; %p is the pid, %% a percent sign); "
+			"using the default");
+		return;
+	}
+	/* Daemons chdir("/"): anchor a relative path where the program started. */
+	if (v[0] == '/') {
+		st_set_path(st_config.output, sizeof(st_config.output), NULL, v);
+		return;
+	}
+	if (!getcwd(cwd, sizeof(cwd))) {
+		st_warn("SENDTRACE_OUTPUT='", v,
+			"': the current directory cannot be resolved; using the default");
+		return;
+	}
+	st_set_path(st_config.output, sizeof(st_config.output), cwd, v);
+	if (!st_config.output[0]) {
+		st_warn("SENDTRACE_OUTPUT='", v, "' is too long; using the default");
+		st_default_output();
+	}
+}
+
+static void st_load_fds(void)
+{
+	const char *v = getenv("SENDTRACE_FDS");
+
+	st_config.fds = ST_FDS_SOCKETS;
+	if (!v || !v[0] || strcmp(v, "sockets") == 0)
+		return;
+	if (strcmp(v, "all") == 0) {
+		st_config.fds = ST_FDS_ALL;
+		return;
+	}
+	st_warn("SENDTRACE_FDS='", v, "' is not valid (accepts: sockets, all); using sockets");
+}
+
+void st_config_load(void)
+{
+	st_load_output();
+	st_load_fds();
+}

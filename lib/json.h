@@ -1,0 +1,47 @@
+/* json.h: the allocation-free JSON Lines writer used on the hot path. */
+#ifndef ST_JSON_H
+#define ST_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A writer over a caller-owned buffer. It never writes past `end`: once a
+ * value does not fit, `overflow` is set and everything after is dropped, so
+ * the caller can discard the event instead of emitting half a line.
+ */
+struct st_json {
+	char *start;
+	char *p;
+	char *end;
+	int first;     /* no element written yet in the innermost container */
+	int after_key; /* a key was written; the next value follows without ',' */
+	int overflow;
+};
+
+void st_json_init(struct st_json *j, char *buf, size_t size);
+size_t st_json_room(const struct st_json *j);
+size_t st_json_len(const struct st_json *j);
+
+void st_json_obj(struct st_json *j);
+void st_json_obj_end(struct st_json *j);
+void st_json_arr(struct st_json *j);
+void st_json_arr_end(struct st_json *j);
+void st_json_key(struct st_json *j, const char *key);
+
+void st_json_str(struct st_json *j, const void *s, size_t n);
+void st_json_cstr(struct st_json *j, const char *s);
+void st_json_int(struct st_json *j, long long v);
+void st_json_uint(struct st_json *j, unsigned long long v);
+void st_json_bool(struct st_json *j, int v);
+void st_json_null(struct st_json *j);
+void st_json_hex(struct st_json *j, const void *data, size_t n);
+void st_json_hexnum(struct st_json *j, unsigned long long v);
+/* A value that the caller has already encoded as JSON text. */
+void st_json_raw(struct st_json *j, const char *text, size_t n);
+
+/* Helpers for formatting into small stack buffers (addresses, numbers). */
+size_t st_fmt_uint(char *out, unsigned long long v);
+size_t st_fmt_hex(char *out, unsigned long long v, int width);
+
+#endif

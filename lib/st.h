@@ -1,0 +1,114 @@
+/* st.h: internals of libsendtrace shared between its files (never installed). */
+#ifndef ST_H
+#define ST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "decode.h"
+#include "json.h"
+
+#define ST_HIDDEN __attribute__((visibility("hidden")))
+#define ST_TLS __thread __attribute__((tls_model("initial-exec")))
+
+/* ---- real.c: the next definition of each interposed function ---- */
+struct st_real {
+	ssize_t (*send)(int, const void *, size_t, int);
+	ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+	ssize_t (*sendmsg)(int, const struct msghdr *, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	ssize_t (*write)(int, const void *, size_t);
+	ssize_t (*writev)(int, const struct iovec *, int);
+	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*sendfile64)(int, int, off64_t *, size_t);
+};
+extern struct st_real st_real ST_HIDDEN;
+void st_bind(void) ST_HIDDEN;
+/* The tracer's own output: the next write(), or the raw syscall before binding. */
+ssize_t st_raw_write(int fd, const void *buf, size_t n) ST_HIDDEN;
+
+/* ---- config.c ---- */
+enum st_fds { ST_FDS_SOCKETS, ST_FDS_ALL };
+struct st_config {
+	char output[4096]; /* absolute path template, %p not yet expanded */
+	enum st_fds fds;
+};
+extern struct st_config st_config ST_HIDDEN;
+void st_config_load(void) ST_HIDDEN;
+
+/* ---- warn.c: one line on stderr, never fatal ---- */
+void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;
+ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig) ST_HIDDEN;
+
+/* ---- sink.c: the trace file ---- */
+int st_sink_open(void) ST_HIDDEN;
+void st_sink_write(const char *line, size_t n) ST_HIDDEN;
+void st_sink_after_fork(void) ST_HIDDEN;
+int st_sink_active(void) ST_HIDDEN;
+const char *st_sink_path(void) ST_HIDDEN;
+
+/* ---- init.c: process lifecycle ---- */
+extern volatile int st_ready ST_HIDDEN;
+extern pid_t st_pid ST_HIDDEN;
+void st_ensure_init(void) ST_HIDDEN;
+
+/* ---- call.c: one traced call, from entry to the written event ---- */
+#define ST_EVENT_MAX 16384
+#define ST_NEST_MAX 2 /* a signal handler may send while a call is traced */
+
+enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD };
+
+struct st_call {
+	const char *name;
+	int fd;
+	int saved_errno; /* the program's errno on entry, then the call's */
+	int failed;
+	long long ret;
+	uint64_t ts;
+	uint64_t t0;
+	uint64_t dur;
+	int level;
+	struct st_json j;
+};
+
+int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck check) ST_HIDDEN;
+void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
+void st_call_emit(struct st_call *c) ST_HIDDEN;
+/* Header common to every event: v, event, ts, pid, tid, comm. */
+void st_event_head(struct st_json *j, const char *event, uint64_t ts) ST_HIDDEN;
+void st_json_sock(struct st_json *j, int fd) ST_HIDDEN;
+uint64_t st_now_real(void) ST_HIDDEN;
+uint64_t st_now_mono(void) ST_HIDDEN;
+char *st_event_buf(int level) ST_HIDDEN;
+unsigned long st_event_count(void) ST_HIDDEN;
+unsigned long st_drop_count(void) ST_HIDDEN;
+/* Encode a lifecycle record (start/exit) with this thread's free buffer. */
+int st_record_begin(struct st_json *j, const char *event) ST_HIDDEN;
+void st_record_emit(struct st_json *j) ST_HIDDEN;
+
+/* ---- mem.c: reading the program's memory without trusting it ---- */
+/*
+ * After a successful call the kernel has read every argument, so reading it
+ * again is safe. After a failed one it may not have, and a pointer may be
+ * wild: copies then go through process_vm_readv, which reports EFAULT instead
+ * of faulting.
+ */
+struct st_mem {
+	int trusted; /* the call succeeded: the kernel read it all */
+};
+void st_mem_for(struct st_mem *m, const struct st_call *c) ST_HIDDEN;
+int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n) ST_HIDDEN;
+
+/* ---- msghdr.c ---- */
+void st_json_msghdr(struct st_json *j, const struct st_mem *m, const struct msghdr *msg) ST_HIDDEN;
+void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
+		 unsigned long long *total) ST_HIDDEN;
+void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent) ST_HIDDEN;
+
+/* ---- sendfile.c ---- */
+void st_json_infd(struct st_json *j, int in_fd) ST_HIDDEN;
+
+#endif

@@ -1,0 +1,292 @@
+/* wrap.c: the exported send-family symbols, each a one-line call into its tracer. */
+#include "config.h"
+
+#include <errno.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "st.h"
+
+#define ST_EXPORT __attribute__((visibility("default")))
+
+/*
+ * The next definition, or the system call itself while it is not bound yet
+ * (a call made from inside dlsym, or before any constructor has run).
+ */
+static ssize_t st_next_send(int fd, const void *buf, size_t len, int flags)
+{
+	if (st_real.send)
+		return st_real.send(fd, buf, len, flags);
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+static ssize_t st_next_sendto(int fd, const void *buf, size_t len, int flags,
+			      const struct sockaddr *to, socklen_t tolen)
+{
+	if (st_real.sendto)
+		return st_real.sendto(fd, buf, len, flags, to, tolen);
+	return syscall(SYS_sendto, fd, buf, len, flags, to, tolen);
+}
+
+static ssize_t st_next_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	if (st_real.sendmsg)
+		return st_real.sendmsg(fd, msg, flags);
+	return syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+static int st_next_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	if (st_real.sendmmsg)
+		return st_real.sendmmsg(fd, vec, vlen, flags);
+	return (int)syscall(SYS_sendmmsg, fd, vec, vlen, flags);
+}
+
+static ssize_t st_next_writev(int fd, const struct iovec *iov, int cnt)
+{
+	if (st_real.writev)
+		return st_real.writev(fd, iov, cnt);
+	return syscall(SYS_writev, fd, iov, cnt);
+}
+
+static ssize_t st_next_sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	if (st_real.sendfile64)
+		return st_real.sendfile64(out, in, off, count);
+	return syscall(SYS_sendfile, out, in, off, count);
+}
+
+static ssize_t st_next_sendfile(int out, int in, off_t *off, size_t count)
+{
+	if (st_real.sendfile)
+		return st_real.sendfile(out, in, off, count);
+	return syscall(SYS_sendfile, out, in, off, count);
+}
+
+static void st_json_flags(struct st_json *j, int flags)
+{
+	st_json_key(j, "flags");
+	st_json_msg_flags(j, (unsigned int)flags);
+	st_json_key(j, "flags_raw");
+	st_json_int(j, flags);
+}
+
+static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+{
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "send", fd, ST_ANY_FD))
+		return st_next_send(fd, buf, len, flags);
+	r = st_next_send(fd, buf, len, flags);
+	st_call_end(&c, r);
+	st_json_key(&c.j, "len");
+	st_json_uint(&c.j, len);
+	st_json_flags(&c.j, flags);
+	st_call_emit(&c);
+	return r;
+}
+
+static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
+			 const struct sockaddr *to, socklen_t tolen)
+{
+	struct sockaddr_storage ss;
+	struct st_mem m;
+	struct st_call c;
+	socklen_t n = tolen;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "sendto", fd, ST_ANY_FD))
+		return st_next_sendto(fd, buf, len, flags, to, tolen);
+	r = st_next_sendto(fd, buf, len, flags, to, tolen);
+	st_call_end(&c, r);
+	st_mem_for(&m, &c);
+	st_json_key(&c.j, "len");
+	st_json_uint(&c.j, len);
+	st_json_flags(&c.j, flags);
+	st_json_key(&c.j, "addr");
+	if (n > sizeof(ss))
+		n = sizeof(ss);
+	if (to && tolen && st_mem_copy(&m, &ss, to, n) == 0)
+		st_json_sockaddr(&c.j, (struct sockaddr *)&ss, n);
+	else
+		st_json_null(&c.j);
+	st_json_key(&c.j, "addrlen");
+	st_json_uint(&c.j, tolen);
+	st_call_emit(&c);
+	return r;
+}
+
+static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	struct st_mem m;
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "sendmsg", fd, ST_ANY_FD))
+		return st_next_sendmsg(fd, msg, flags);
+	r = st_next_sendmsg(fd, msg, flags);
+	st_call_end(&c, r);
+	st_mem_for(&m, &c);
+	st_json_flags(&c.j, flags);
+	st_json_msghdr(&c.j, &m, msg);
+	st_call_emit(&c);
+	return r;
+}
+
+static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	struct st_call c;
+	int r;
+
+	if (!st_call_begin(&c, "sendmmsg", fd, ST_ANY_FD))
+		return st_next_sendmmsg(fd, vec, vlen, flags);
+	r = st_next_sendmmsg(fd, vec, vlen, flags);
+	st_call_end(&c, r);
+	st_json_flags(&c.j, flags);
+	st_json_mmsg(&c.j, vec, vlen, r);
+	st_call_emit(&c);
+	return r;
+}
+
+static ssize_t st_write(int fd, const void *buf, size_t len)
+{
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "write", fd, ST_SOCKET_FD))
+		return st_real.write ? st_real.write(fd, buf, len) : syscall(SYS_write, fd, buf, len);
+	r = st_raw_write(fd, buf, len);
+	st_call_end(&c, r);
+	st_json_key(&c.j, "len");
+	st_json_uint(&c.j, len);
+	st_call_emit(&c);
+	return r;
+}
+
+static ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
+{
+	unsigned long long total;
+	struct st_mem m;
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "writev", fd, ST_SOCKET_FD))
+		return st_next_writev(fd, iov, cnt);
+	r = st_next_writev(fd, iov, cnt);
+	st_call_end(&c, r);
+	st_mem_for(&m, &c);
+	st_json_key(&c.j, "iov");
+	if (cnt > 0) {
+		st_json_iov(&c.j, &m, iov, cnt, &total);
+		st_json_key(&c.j, "len");
+		st_json_uint(&c.j, total);
+	} else {
+		st_json_null(&c.j);
+	}
+	st_json_key(&c.j, "iovcnt");
+	st_json_int(&c.j, cnt);
+	st_call_emit(&c);
+	return r;
+}
+
+/*
+ * The kernel reads *offset, sends, and writes the advanced offset back, also
+ * when it fails (then unchanged). So the offset before the call is what is
+ * there now, less what was sent, and nothing is read before the call.
+ */
+static void st_json_sendfile(struct st_call *c, int in, const void *off, size_t count)
+{
+	struct st_mem m;
+	off64_t now;
+
+	st_mem_for(&m, c);
+	st_json_key(&c->j, "in");
+	st_json_infd(&c->j, in);
+	st_json_key(&c->j, "offset");
+	if (off && st_mem_copy(&m, &now, off, sizeof(now)) == 0) {
+		st_json_int(&c->j, c->ret > 0 ? now - c->ret : now);
+	} else {
+		st_json_null(&c->j);
+		if (off) {
+			st_json_key(&c->j, "offset_unreadable");
+			st_json_bool(&c->j, 1);
+		}
+	}
+	st_json_key(&c->j, "len");
+	st_json_uint(&c->j, count);
+}
+
+static ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
+{
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "sendfile", out, ST_SOCKET_FD))
+		return st_next_sendfile(out, in, off, count);
+	r = st_next_sendfile(out, in, off, count);
+	st_call_end(&c, r);
+	st_json_sendfile(&c, in, off, count);
+	st_call_emit(&c);
+	return r;
+}
+
+static ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	struct st_call c;
+	ssize_t r;
+
+	if (!st_call_begin(&c, "sendfile64", out, ST_SOCKET_FD))
+		return st_next_sendfile64(out, in, off, count);
+	r = st_next_sendfile64(out, in, off, count);
+	st_call_end(&c, r);
+	st_json_sendfile(&c, in, off, count);
+	st_call_emit(&c);
+	return r;
+}
+
+/* ---- the exported symbols ---- */
+
+ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	return st_send(fd, buf, len, flags);
+}
+
+ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+			 const struct sockaddr *to, socklen_t tolen)
+{
+	return st_sendto(fd, buf, len, flags, to, tolen);
+}
+
+ST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return st_sendmsg(fd, msg, flags);
+}
+
+ST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+{
+	return st_sendmmsg(fd, vec, vlen, flags);
+}
+
+ST_EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	return st_write(fd, buf, len);
+}
+
+ST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	return st_writev(fd, iov, cnt);
+}
+
+ST_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	return st_sendfile(out, in, off, count);
+}
+
+ST_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	return st_sendfile64(out, in, off, count);
+}

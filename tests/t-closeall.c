@@ -1,0 +1,66 @@
+/* t-closeall.c: a daemon that closes every fd and dup2()s over ours never receives trace bytes. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef SYS_close_range
+#include <sys/syscall.h>
+#endif
+
+void th_workload(void)
+{
+	int sp[2], q[2], fd, max;
+	char buf[65536];
+	struct rlimit rl;
+	long got = 0, n;
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+	send(sp[0], "before", 5, 0);
+
+	/* The classic daemon close loop, up to RLIMIT_NOFILE. */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	max = rl.rlim_cur > 65536 ? 65536 : (int)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		close(fd);
+	/* Then fill every number with a socket of its own, ours included. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
+	for (fd = q[1] + 1; fd < 1100 && fd < max; fd++)
+		dup2(q[0], fd);
+	send(q[0], "after", 6, MSG_NOSIGNAL);
+	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		got += n;
+	th_result("peer %ld", got);
+
+	/* close_range() over everything, then new sockets. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
+	send(q[0], "again!", 7, MSG_NOSIGNAL);
+	got = 0;
+	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		got += n;
+	th_result("peer2 %ld", got);
+}
+
+void th_check(void)
+{
+	char *res = th_results(), *p;
+	long peer = -1, peer2 = -1;
+
+	if ((p = strstr(res, "peer ")))
+		sscanf(p, "peer %ld", &peer);
+	if ((p = strstr(res, "peer2 ")))
+		sscanf(p, "peer2 %ld", &peer2);
+	free(res);
+	TH_OK(peer == 6, "the program's socket got exactly its own 6 bytes (got %ld)", peer);
+	TH_OK(peer2 == 7, "after close_range: exactly 7 bytes (got %ld)", peer2);
+	TH_INT(th_find("send", 5, 0), "ret", 5);
+	TH_INT(th_find("send", 6, 0), "ret", 6);
+	TH_INT(th_find("send", 7, 0), "ret", 7);
+	TH_OK(th_count("exit", NULL) == 1, "the exit record is written too");
+}

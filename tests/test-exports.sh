@@ -1,0 +1,10 @@
+#!/bin/sh
+# test-exports.sh: libsendtrace.so exports exactly the interposed functions, nothing else.
+. "$ST_SRCDIR/tests/lib.sh"
+command -v nm >/dev/null || skip "nm (binutils) is not installed"
+want="send sendfile sendfile64 sendmmsg sendmsg sendto write writev"
+got=$(nm -D --defined-only "$ST_TEST_LIB" | awk '{print $NF}' | sort | tr '\n' ' ' | sed 's/ $//')
+eq "nm -D lists only the interposed symbols" "$got" "$want"
+undef_st=$(nm -D "$ST_TEST_LIB" | awk '{print $NF}' | grep -c '^st_' || true)
+eq "no st_ internals in the dynamic symbol table" "$undef_st" "0"
+finish
