@@ -93,5 +93,8 @@ for dir in "$ST_SRCDIR"/tests/cases/*/; do
 	status=$?
 	eq "case $name: exit status" "$status" "$(cat "$dir/status")"
 	ok "case $name: output" diff -u "$dir/expected" "$T/case.out"
+	if [ -f "$dir/expected-err" ]; then
+		ok "case $name: messages" diff -u "$dir/expected-err" "$T/case.err"
+	fi
 done
 finish
