@@ -7,9 +7,9 @@
 #include <jansson.h>
 
 /* Exit statuses, as grep has them. */
-#define EXIT_OK 0
+#define EXIT_OK	      0
 #define EXIT_FINDINGS 1
-#define EXIT_TROUBLE 2
+#define EXIT_TROUBLE  2
 
 struct cmd_entry {
 	const char *name;

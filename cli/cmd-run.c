@@ -1,4 +1,5 @@
-/* cmd-run.c: `sendtrace run`: a program under the preload library, its exit status passed through. */
+/* cmd-run.c: `sendtrace run`: a program under the preload library, its exit status passed through.
+ */
 #include "config.h"
 
 #include <elf.h>
@@ -91,7 +92,8 @@ static void check_traceable(const char *prog)
 		return;
 	}
 	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) !=
+		if (pread(fd, &ph, sizeof(ph),
+			  (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) !=
 		    (ssize_t)sizeof(ph))
 			break;
 		if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
@@ -130,11 +132,11 @@ static unsigned long count_events(const char *path, unsigned long *procs)
 static int cmd_run_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "all-fds", no_argument, NULL, 'a' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"output", required_argument, NULL, 'o'},
+	    {"all-fds", no_argument, NULL, 'a'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *output = "sendtrace.jsonl";
 	char lib[PATH_MAX], preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 2], cwd[PATH_MAX];
@@ -218,8 +220,8 @@ static int cmd_run_exec(int argc, char **argv)
 	if (strstr(abs_out, "%p"))
 		cli_error("trace written to %s (one file per process)", abs_out);
 	else
-		cli_error("%lu call%s from %lu process%s traced to %s", calls, calls == 1 ? "" : "s",
-			  procs, procs == 1 ? "" : "es", abs_out);
+		cli_error("%lu call%s from %lu process%s traced to %s", calls,
+			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", abs_out);
 	if (WIFSIGNALED(status)) {
 		cli_error("%s was killed by signal %d (%s)", argv[optind], WTERMSIG(status),
 			  strsignal(WTERMSIG(status)));
@@ -229,17 +231,17 @@ static int cmd_run_exec(int argc, char **argv)
 }
 
 const struct cmd_entry cmd_run_entry = {
-	.name = "run",
-	.usage = "[-o FILE] [--all-fds] [--] PROGRAM [ARGS...]",
-	.summary = "Run PROGRAM with libsendtrace.so preloaded and record every send-family\n"
-		   "call it makes. The program's exit status is passed through (128+N when\n"
-		   "killed by signal N); where the trace went is said on stderr.\n"
-		   "\n"
-		   "  -o, --output FILE  trace file (default ./sendtrace.jsonl, truncated first;\n"
-		   "                     %p in FILE gives one file per process) [SENDTRACE_OUTPUT]\n"
-		   "  -a, --all-fds      trace write/writev/sendfile on every fd, not only\n"
-		   "                     sockets [SENDTRACE_FDS=all]\n"
-		   "  -h, --help         this help\n"
-		   "  -V, --version      the version\n",
-	.exec = cmd_run_exec,
+    .name = "run",
+    .usage = "[-o FILE] [--all-fds] [--] PROGRAM [ARGS...]",
+    .summary = "Run PROGRAM with libsendtrace.so preloaded and record every send-family\n"
+	       "call it makes. The program's exit status is passed through (128+N when\n"
+	       "killed by signal N); where the trace went is said on stderr.\n"
+	       "\n"
+	       "  -o, --output FILE  trace file (default ./sendtrace.jsonl, truncated first;\n"
+	       "                     %p in FILE gives one file per process) [SENDTRACE_OUTPUT]\n"
+	       "  -a, --all-fds      trace write/writev/sendfile on every fd, not only\n"
+	       "                     sockets [SENDTRACE_FDS=all]\n"
+	       "  -h, --help         this help\n"
+	       "  -V, --version      the version\n",
+    .exec = cmd_run_exec,
 };

@@ -9,9 +9,9 @@
 static int cmd_show_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	unsigned long bad = 0;
 	int c, i, trouble = 0;
@@ -47,7 +47,8 @@ static int cmd_show_exec(int argc, char **argv)
 			json_decref(ev);
 		}
 		if (r.bad)
-			cli_error("%s: %lu bad line%s skipped", r.path, r.bad, r.bad == 1 ? "" : "s");
+			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
+				  r.bad == 1 ? "" : "s");
 		bad += r.bad;
 		ev_close(&r);
 	}
@@ -56,14 +57,14 @@ static int cmd_show_exec(int argc, char **argv)
 }
 
 const struct cmd_entry cmd_show_entry = {
-	.name = "show",
-	.usage = "FILE...",
-	.summary = "Print each event of the trace FILEs as one line, like strace:\n"
-		   "time, pid[/tid], call(fd<socket>, arguments, flags) = result <duration>.\n"
-		   "FILE - reads standard input. A malformed or truncated line is reported\n"
-		   "as FILE:LINE and skipped; the exit status is then 2.\n"
-		   "\n"
-		   "  -h, --help     this help\n"
-		   "  -V, --version  the version\n",
-	.exec = cmd_show_exec,
+    .name = "show",
+    .usage = "FILE...",
+    .summary = "Print each event of the trace FILEs as one line, like strace:\n"
+	       "time, pid[/tid], call(fd<socket>, arguments, flags) = result <duration>.\n"
+	       "FILE - reads standard input. A malformed or truncated line is reported\n"
+	       "as FILE:LINE and skipped; the exit status is then 2.\n"
+	       "\n"
+	       "  -h, --help     this help\n"
+	       "  -V, --version  the version\n",
+    .exec = cmd_show_exec,
 };

@@ -39,8 +39,8 @@ static void ev_skip(struct ev_reader *r, const char *why, const char *detail)
 {
 	r->bad++;
 	if (r->bad <= EV_WARN_MAX)
-		cli_error("%s:%lu: %s%s%s; line skipped", r->path, r->line, why,
-			  detail ? ": " : "", detail ? detail : "");
+		cli_error("%s:%lu: %s%s%s; line skipped", r->path, r->line, why, detail ? ": " : "",
+			  detail ? detail : "");
 	else if (r->bad == EV_WARN_MAX + 1)
 		cli_error("%s: more bad lines; only the count is reported from here", r->path);
 }

@@ -100,8 +100,7 @@ static void fmt_flags(FILE *out, json_t *flags)
 		fputs("0", out);
 		return;
 	}
-	json_array_foreach(flags, i, f)
-	{
+	json_array_foreach (flags, i, f) {
 		if (i)
 			fputc('|', out);
 		fmt_value(out, f);
@@ -118,8 +117,7 @@ static void fmt_iov(FILE *out, json_t *iov, json_t *more)
 		return;
 	}
 	fputs("iov=[", out);
-	json_array_foreach(iov, i, e)
-	{
+	json_array_foreach (iov, i, e) {
 		if (i)
 			fputc(',', out);
 		fprintf(out, "%lld", (long long)json_integer_value(json_object_get(e, "len")));
@@ -136,8 +134,7 @@ static void fmt_cmsgs(FILE *out, json_t *cmsgs)
 	json_t *c;
 
 	fputs("cmsg=[", out);
-	json_array_foreach(cmsgs, i, c)
-	{
+	json_array_foreach (cmsgs, i, c) {
 		const char *key;
 		json_t *v, *type = json_object_get(c, "type");
 		int first = 1;
@@ -152,8 +149,7 @@ static void fmt_cmsgs(FILE *out, json_t *cmsgs)
 			fmt_value(out, type);
 		}
 		fputc('{', out);
-		json_object_foreach(c, key, v)
-		{
+		json_object_foreach (c, key, v) {
 			if (!strcmp(key, "level") || !strcmp(key, "type") || !strcmp(key, "len"))
 				continue;
 			fprintf(out, "%s%s=", first ? "" : ",", key);
@@ -196,8 +192,7 @@ static void fmt_mmsgs(FILE *out, json_t *ev)
 		return;
 	}
 	fputc('[', out);
-	json_array_foreach(msgs, i, m)
-	{
+	json_array_foreach (msgs, i, m) {
 		if (i)
 			fputs(", ", out);
 		fputc('{', out);
@@ -262,7 +257,8 @@ static void fmt_call(FILE *out, json_t *ev)
 		fmt_sendfile(out, ev);
 	} else if (!strcmp(call, "writev")) {
 		fmt_iov(out, json_object_get(ev, "iov"), json_object_get(ev, "iov_more"));
-		fprintf(out, ", len=%lld", (long long)json_integer_value(json_object_get(ev, "len")));
+		fprintf(out, ", len=%lld",
+			(long long)json_integer_value(json_object_get(ev, "len")));
 	} else {
 		fprintf(out, "len=%lld", (long long)json_integer_value(json_object_get(ev, "len")));
 		if (!strcmp(call, "sendto")) {

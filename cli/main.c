@@ -8,9 +8,9 @@
 #include "cli.h"
 
 static const struct cmd_entry *const cmd_table[] = {
-	&cmd_run_entry,
-	&cmd_show_entry,
-	NULL,
+    &cmd_run_entry,
+    &cmd_show_entry,
+    NULL,
 };
 
 void cli_error(const char *fmt, ...)

@@ -1,4 +1,5 @@
-/* echo-pair.c: a small program that sends in the ways sendtrace decodes, to show what it records. */
+/* echo-pair.c: a small program that sends in the ways sendtrace decodes, to show what it records.
+ */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,15 +20,15 @@ static int die(const char *what)
 int main(void)
 {
 	int pair[2], udp_rx, udp_tx, lis, cli, srv, file;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
 	char hello[] = "hello", world[] = ", world", buf[4096];
-	struct iovec iov[2] = { { hello, 5 }, { world, 7 } };
+	struct iovec iov[2] = {{hello, 5}, {world, 7}};
 	union {
 		struct cmsghdr h;
 		char space[CMSG_SPACE(sizeof(int))];
 	} ctl;
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
 	struct cmsghdr *cm;
 	off_t off = 0;
 

@@ -1,4 +1,5 @@
-/* decode.h: the pure decoders (flags, names, addresses) shared by the library and its unit tests. */
+/* decode.h: the pure decoders (flags, names, addresses) shared by the library and its unit tests.
+ */
 #ifndef ST_DECODE_H
 #define ST_DECODE_H
 

@@ -138,8 +138,8 @@ void st_json_str(struct st_json *j, const void *data, size_t n)
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
 			/* Copy the run of plain ASCII in one go. */
 			run = i;
-			while (run < n && s[run] >= 0x20 && s[run] < 0x7f &&
-			       s[run] != '"' && s[run] != '\\')
+			while (run < n && s[run] >= 0x20 && s[run] < 0x7f && s[run] != '"' &&
+			       s[run] != '\\')
 				run++;
 			st_put(j, (const char *)s + i, run - i);
 			i = run;

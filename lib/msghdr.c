@@ -18,16 +18,16 @@
 #define SOL_UDP 17
 #endif
 
-#define ST_IOV_SHOWN 64      /* iovec entries listed one by one */
-#define ST_IOV_MAX 1024      /* UIO_MAXIOV: the kernel refuses more */
-#define ST_CMSG_SHOWN 32     /* control messages decoded per msghdr */
-#define ST_CMSG_DATA 256     /* bytes of one control message copied for decoding */
-#define ST_CMSG_HEX 64       /* bytes shown in hex for an unknown control message */
-#define ST_MMSG_SHOWN 64     /* sendmmsg messages decoded */
+#define ST_IOV_SHOWN  64   /* iovec entries listed one by one */
+#define ST_IOV_MAX    1024 /* UIO_MAXIOV: the kernel refuses more */
+#define ST_CMSG_SHOWN 32   /* control messages decoded per msghdr */
+#define ST_CMSG_DATA  256  /* bytes of one control message copied for decoding */
+#define ST_CMSG_HEX   64   /* bytes shown in hex for an unknown control message */
+#define ST_MMSG_SHOWN 64   /* sendmmsg messages decoded */
 /* Room left in the event buffer before starting another element. */
-#define ST_ROOM_IOV 256
+#define ST_ROOM_IOV  256
 #define ST_ROOM_CMSG 1536
-#define ST_ROOM_MSG 3072
+#define ST_ROOM_MSG  3072
 
 /* ---- control messages: one decoder per type, dispatched from a table ---- */
 
@@ -120,11 +120,11 @@ static void st_cm_int(struct st_json *j, const char *key, const unsigned char *d
 	}
 }
 
-#define ST_CM_INT(fn, key)                                                                   \
-	static void fn(struct st_json *j, const unsigned char *d, size_t n, size_t total)    \
-	{                                                                                    \
-		(void)total;                                                                 \
-		st_cm_int(j, key, d, n);                                                     \
+#define ST_CM_INT(fn, key)                                                                         \
+	static void fn(struct st_json *j, const unsigned char *d, size_t n, size_t total)          \
+	{                                                                                          \
+		(void)total;                                                                       \
+		st_cm_int(j, key, d, n);                                                           \
 	}
 ST_CM_INT(st_cm_tos, "tos")
 ST_CM_INT(st_cm_ttl, "ttl")
@@ -165,20 +165,20 @@ struct st_cmsg_type {
 };
 
 static const struct st_cmsg_type st_cmsg_types[] = {
-	{ SOL_SOCKET, SCM_RIGHTS, "SCM_RIGHTS", 0, st_cm_rights },
-	{ SOL_SOCKET, SCM_CREDENTIALS, "SCM_CREDENTIALS", sizeof(struct ucred), st_cm_creds },
-	{ SOL_SOCKET, SO_MARK, "SO_MARK", sizeof(int), st_cm_mark },
-	{ SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", sizeof(int), st_cm_priority },
-	{ SOL_SOCKET, SO_TIMESTAMPING, "SO_TIMESTAMPING", sizeof(int), st_cm_tsflags },
-	{ SOL_SOCKET, SCM_TXTIME, "SCM_TXTIME", sizeof(unsigned long long), st_cm_txtime },
-	{ SOL_IP, IP_PKTINFO, "IP_PKTINFO", sizeof(struct in_pktinfo), st_cm_pktinfo },
-	{ SOL_IP, IP_TOS, "IP_TOS", 1, st_cm_tos },
-	{ SOL_IP, IP_TTL, "IP_TTL", sizeof(int), st_cm_ttl },
-	{ SOL_IPV6, IPV6_PKTINFO, "IPV6_PKTINFO", sizeof(struct in6_pktinfo), st_cm_pktinfo6 },
-	{ SOL_IPV6, IPV6_TCLASS, "IPV6_TCLASS", sizeof(int), st_cm_tclass },
-	{ SOL_IPV6, IPV6_HOPLIMIT, "IPV6_HOPLIMIT", sizeof(int), st_cm_hoplimit },
-	{ SOL_UDP, UDP_SEGMENT, "UDP_SEGMENT", sizeof(unsigned short), st_cm_segment },
-	{ 0, 0, NULL, 0, NULL },
+    {SOL_SOCKET, SCM_RIGHTS, "SCM_RIGHTS", 0, st_cm_rights},
+    {SOL_SOCKET, SCM_CREDENTIALS, "SCM_CREDENTIALS", sizeof(struct ucred), st_cm_creds},
+    {SOL_SOCKET, SO_MARK, "SO_MARK", sizeof(int), st_cm_mark},
+    {SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", sizeof(int), st_cm_priority},
+    {SOL_SOCKET, SO_TIMESTAMPING, "SO_TIMESTAMPING", sizeof(int), st_cm_tsflags},
+    {SOL_SOCKET, SCM_TXTIME, "SCM_TXTIME", sizeof(unsigned long long), st_cm_txtime},
+    {SOL_IP, IP_PKTINFO, "IP_PKTINFO", sizeof(struct in_pktinfo), st_cm_pktinfo},
+    {SOL_IP, IP_TOS, "IP_TOS", 1, st_cm_tos},
+    {SOL_IP, IP_TTL, "IP_TTL", sizeof(int), st_cm_ttl},
+    {SOL_IPV6, IPV6_PKTINFO, "IPV6_PKTINFO", sizeof(struct in6_pktinfo), st_cm_pktinfo6},
+    {SOL_IPV6, IPV6_TCLASS, "IPV6_TCLASS", sizeof(int), st_cm_tclass},
+    {SOL_IPV6, IPV6_HOPLIMIT, "IPV6_HOPLIMIT", sizeof(int), st_cm_hoplimit},
+    {SOL_UDP, UDP_SEGMENT, "UDP_SEGMENT", sizeof(unsigned short), st_cm_segment},
+    {0, 0, NULL, 0, NULL},
 };
 
 static const struct st_cmsg_type *st_cmsg_lookup(int level, int type)
@@ -355,7 +355,7 @@ void st_json_msghdr(struct st_json *j, const struct st_mem *m, const struct msgh
 
 void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent)
 {
-	struct st_mem trusted = { 1 }, untrusted = { 0 };
+	struct st_mem trusted = {1}, untrusted = {0};
 	unsigned long long total = 0, requested = 0;
 	unsigned int i;
 

@@ -21,7 +21,7 @@ static struct {
 	dev_t dev;
 	ino_t ino;
 	char path[4200];
-} st_sink = { -1, ST_SINK_CLOSED, 0, 0, 0, 0, "" };
+} st_sink = {-1, ST_SINK_CLOSED, 0, 0, 0, 0, ""};
 
 int st_sink_active(void)
 {
@@ -95,10 +95,11 @@ static int st_sink_open_path(void)
 
 		st_sink.state = ST_SINK_OFF;
 		st_warn("cannot open trace file ", st_sink.path,
-			e == ELOOP ? " (it is a symlink, which is refused); the program runs untraced"
-				   : e == EACCES ? " (permission denied); the program runs untraced"
-				   : e == ENOENT ? " (no such directory); the program runs untraced"
-						 : "; the program runs untraced");
+			e == ELOOP
+			    ? " (it is a symlink, which is refused); the program runs untraced"
+			: e == EACCES ? " (permission denied); the program runs untraced"
+			: e == ENOENT ? " (no such directory); the program runs untraced"
+				      : "; the program runs untraced");
 		return 0;
 	}
 	if (fstat(fd, &sb) != 0 || !(S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode)) ||
@@ -203,7 +204,7 @@ void st_sink_write(const char *line, size_t n)
 		st_sink_off("trace file full: ");
 		return;
 	}
-	st_sink_off(errno == ENOSPC ? "no space left for trace file "
+	st_sink_off(errno == ENOSPC  ? "no space left for trace file "
 		    : errno == EFBIG ? "trace file too large: "
 				     : "cannot write trace file ");
 }

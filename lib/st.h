@@ -12,7 +12,7 @@
 #include "json.h"
 
 #define ST_HIDDEN __attribute__((visibility("hidden")))
-#define ST_TLS __thread __attribute__((tls_model("initial-exec")))
+#define ST_TLS	  __thread __attribute__((tls_model("initial-exec")))
 
 /* ---- real.c: the next definition of each interposed function ---- */
 struct st_real {
@@ -57,7 +57,7 @@ void st_ensure_init(void) ST_HIDDEN;
 
 /* ---- call.c: one traced call, from entry to the written event ---- */
 #define ST_EVENT_MAX 16384
-#define ST_NEST_MAX 2 /* a signal handler may send while a call is traced */
+#define ST_NEST_MAX  2 /* a signal handler may send while a call is traced */
 
 enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD };
 

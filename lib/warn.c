@@ -17,7 +17,7 @@
  */
 ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig)
 {
-	static const struct timespec zero = { 0, 0 };
+	static const struct timespec zero = {0, 0};
 	sigset_t set, old, pending;
 	int was_pending, e;
 	ssize_t w;
@@ -44,7 +44,7 @@ void st_warn(const char *a, const char *b, const char *c)
 {
 	char line[1024];
 	size_t n = 0;
-	const char *parts[4] = { "sendtrace: ", a, b, c };
+	const char *parts[4] = {"sendtrace: ", a, b, c};
 	struct stat sb;
 	int saved = errno, i;
 

@@ -90,8 +90,8 @@ static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 	return r;
 }
 
-static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
-			 const struct sockaddr *to, socklen_t tolen)
+static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+			 socklen_t tolen)
 {
 	struct sockaddr_storage ss;
 	struct st_mem m;
@@ -158,7 +158,8 @@ static ssize_t st_write(int fd, const void *buf, size_t len)
 	ssize_t r;
 
 	if (!st_call_begin(&c, "write", fd, ST_SOCKET_FD))
-		return st_real.write ? st_real.write(fd, buf, len) : syscall(SYS_write, fd, buf, len);
+		return st_real.write ? st_real.write(fd, buf, len)
+				     : syscall(SYS_write, fd, buf, len);
 	r = st_raw_write(fd, buf, len);
 	st_call_end(&c, r);
 	st_json_key(&c.j, "len");
@@ -255,8 +256,8 @@ ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 	return st_send(fd, buf, len, flags);
 }
 
-ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags,
-			 const struct sockaddr *to, socklen_t tolen)
+ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+			 socklen_t tolen)
 {
 	return st_sendto(fd, buf, len, flags, to, tolen);
 }

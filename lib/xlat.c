@@ -15,35 +15,44 @@
 #endif
 
 const struct st_xlat st_families[] = {
-	{ AF_UNSPEC, "AF_UNSPEC" },   { AF_UNIX, "AF_UNIX" },
-	{ AF_INET, "AF_INET" },       { AF_INET6, "AF_INET6" },
-	{ AF_NETLINK, "AF_NETLINK" }, { AF_PACKET, "AF_PACKET" },
-	{ AF_BLUETOOTH, "AF_BLUETOOTH" }, { AF_CAN, "AF_CAN" },
-	{ AF_VSOCK, "AF_VSOCK" },     { AF_ALG, "AF_ALG" },
-	{ AF_TIPC, "AF_TIPC" },       { AF_XDP, "AF_XDP" },
-	{ 0, NULL },
+    {AF_UNSPEC, "AF_UNSPEC"},
+    {AF_UNIX, "AF_UNIX"},
+    {AF_INET, "AF_INET"},
+    {AF_INET6, "AF_INET6"},
+    {AF_NETLINK, "AF_NETLINK"},
+    {AF_PACKET, "AF_PACKET"},
+    {AF_BLUETOOTH, "AF_BLUETOOTH"},
+    {AF_CAN, "AF_CAN"},
+    {AF_VSOCK, "AF_VSOCK"},
+    {AF_ALG, "AF_ALG"},
+    {AF_TIPC, "AF_TIPC"},
+    {AF_XDP, "AF_XDP"},
+    {0, NULL},
 };
 
 const struct st_xlat st_socktypes[] = {
-	{ SOCK_STREAM, "SOCK_STREAM" },       { SOCK_DGRAM, "SOCK_DGRAM" },
-	{ SOCK_RAW, "SOCK_RAW" },             { SOCK_RDM, "SOCK_RDM" },
-	{ SOCK_SEQPACKET, "SOCK_SEQPACKET" }, { SOCK_DCCP, "SOCK_DCCP" },
-	{ SOCK_PACKET, "SOCK_PACKET" },       { 0, NULL },
+    {SOCK_STREAM, "SOCK_STREAM"},
+    {SOCK_DGRAM, "SOCK_DGRAM"},
+    {SOCK_RAW, "SOCK_RAW"},
+    {SOCK_RDM, "SOCK_RDM"},
+    {SOCK_SEQPACKET, "SOCK_SEQPACKET"},
+    {SOCK_DCCP, "SOCK_DCCP"},
+    {SOCK_PACKET, "SOCK_PACKET"},
+    {0, NULL},
 };
 
 /* Protocol numbers of AF_INET/AF_INET6 sockets, as IANA names them. */
 const struct st_xlat st_ipprotos[] = {
-	{ IPPROTO_TCP, "tcp" },     { IPPROTO_UDP, "udp" },
-	{ IPPROTO_ICMP, "icmp" },   { IPPROTO_ICMPV6, "icmpv6" },
-	{ IPPROTO_SCTP, "sctp" },   { IPPROTO_UDPLITE, "udplite" },
-	{ IPPROTO_RAW, "raw" },     { IPPROTO_MPTCP, "mptcp" },
-	{ IPPROTO_DCCP, "dccp" },   { 0, NULL },
+    {IPPROTO_TCP, "tcp"},   {IPPROTO_UDP, "udp"},
+    {IPPROTO_ICMP, "icmp"}, {IPPROTO_ICMPV6, "icmpv6"},
+    {IPPROTO_SCTP, "sctp"}, {IPPROTO_UDPLITE, "udplite"},
+    {IPPROTO_RAW, "raw"},   {IPPROTO_MPTCP, "mptcp"},
+    {IPPROTO_DCCP, "dccp"}, {0, NULL},
 };
 
 const struct st_xlat st_sol_levels[] = {
-	{ SOL_SOCKET, "SOL_SOCKET" }, { SOL_IP, "SOL_IP" },
-	{ SOL_IPV6, "SOL_IPV6" },     { SOL_UDP, "SOL_UDP" },
-	{ SOL_TCP, "SOL_TCP" },       { 0, NULL },
+    {SOL_SOCKET, "SOL_SOCKET"}, {SOL_IP, "SOL_IP"},   {SOL_IPV6, "SOL_IPV6"},
+    {SOL_UDP, "SOL_UDP"},	{SOL_TCP, "SOL_TCP"}, {0, NULL},
 };
 
 const char *st_xlat_name(const struct st_xlat *tab, long val)

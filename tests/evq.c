@@ -1,4 +1,5 @@
-/* evq.c: a jansson query for shell tests: counts the events of a trace that match every PATH=VALUE. */
+/* evq.c: a jansson query for shell tests: counts the events of a trace that match every PATH=VALUE.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

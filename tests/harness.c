@@ -1,4 +1,5 @@
-/* harness.c: the traced-test driver: self re-execution under the preload, event loading, assertions. */
+/* harness.c: the traced-test driver: self re-execution under the preload, event loading,
+ * assertions. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,7 +75,7 @@ pid_t th_spawn(int traced, const char *const *extra_env)
 		exit(99);
 	}
 	if (pid == 0) {
-		char *argv[] = { (char *)"th-child", NULL };
+		char *argv[] = {(char *)"th-child", NULL};
 		char self[4096];
 		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
@@ -175,8 +176,7 @@ json_t *th_find(const char *call, long long len, int nth)
 	size_t i;
 	json_t *ev;
 
-	json_array_foreach(th_all, i, ev)
-	{
+	json_array_foreach (th_all, i, ev) {
 		const char *c = json_string_value(json_object_get(ev, "call"));
 
 		if (!c || strcmp(c, call) != 0)
@@ -194,8 +194,7 @@ size_t th_count(const char *event, const char *call)
 	size_t i, n = 0;
 	json_t *ev;
 
-	json_array_foreach(th_all, i, ev)
-	{
+	json_array_foreach (th_all, i, ev) {
 		const char *e = json_string_value(json_object_get(ev, "event"));
 		const char *c = json_string_value(json_object_get(ev, "call"));
 

@@ -1,4 +1,5 @@
-/* harness.h: runs a test program's workload under the preload and checks its events with jansson. */
+/* harness.h: runs a test program's workload under the preload and checks its events with jansson.
+ */
 #ifndef ST_HARNESS_H
 #define ST_HARNESS_H
 
@@ -35,13 +36,13 @@ json_t *th_find(const char *call, long long len, int nth);
 size_t th_count(const char *event, const char *call);
 
 /* Assertions: each prints ok/FAIL with the file:line and counts. */
-#define TH_OK(cond, ...) th_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
-#define TH_INT(ev, path, v) th_int(ev, path, v, __FILE__, __LINE__)
-#define TH_STR(ev, path, s) th_str(ev, path, s, __FILE__, __LINE__)
-#define TH_NULL(ev, path) th_null(ev, path, __FILE__, __LINE__)
+#define TH_OK(cond, ...)     th_ok(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+#define TH_INT(ev, path, v)  th_int(ev, path, v, __FILE__, __LINE__)
+#define TH_STR(ev, path, s)  th_str(ev, path, s, __FILE__, __LINE__)
+#define TH_NULL(ev, path)    th_null(ev, path, __FILE__, __LINE__)
 #define TH_BOOL(ev, path, b) th_bool(ev, path, b, __FILE__, __LINE__)
 int th_ok(int cond, const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int th_int(json_t *ev, const char *path, long long v, const char *file, int line);
 int th_str(json_t *ev, const char *path, const char *s, const char *file, int line);
 int th_null(json_t *ev, const char *path, const char *file, int line);

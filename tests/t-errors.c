@@ -1,4 +1,5 @@
-/* t-errors.c: failing calls return the same value and errno traced as untraced, and are recorded. */
+/* t-errors.c: failing calls return the same value and errno traced as untraced, and are recorded.
+ */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,12 +25,12 @@ static char big[70000];
 
 /* One line per call: its name, return value and errno. errno is seeded to
  * catch a wrapper that changes it on success too. */
-#define RECORD(name, call)                                                                   \
-	do {                                                                                 \
-		long long r_;                                                                \
-		errno = 12345;                                                               \
-		r_ = (long long)(call);                                                      \
-		th_result("%s %lld %d", name, r_, errno);                                    \
+#define RECORD(name, call)                                                                         \
+	do {                                                                                       \
+		long long r_;                                                                      \
+		errno = 12345;                                                                     \
+		r_ = (long long)(call);                                                            \
+		th_result("%s %lld %d", name, r_, errno);                                          \
 	} while (0)
 
 void th_workload(void)
@@ -37,7 +38,7 @@ void th_workload(void)
 	int sp[2], dead[2], p[2], u, c, s, ud[2];
 	struct sockaddr_in a4;
 	struct msghdr msg;
-	struct iovec iov = { big, 10 };
+	struct iovec iov = {big, 10};
 	unsigned int l;
 	int rx = th_udp_receiver(AF_INET, &a4, &l);
 
@@ -91,7 +92,7 @@ void th_workload(void)
 	th_tcp_pair(AF_INET, &c, &s);
 	socketpair(AF_UNIX, SOCK_STREAM, 0, ud);
 	{
-		struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/nonexistent" };
+		struct sockaddr_un un = {.sun_family = AF_UNIX, .sun_path = "/nonexistent"};
 
 		RECORD("eisconn", sendto(ud[0], big, 9, 0, (struct sockaddr *)&un, sizeof(un)));
 	}
@@ -142,7 +143,7 @@ static int errors_main(void)
 	ev = th_find("sendmsg", -1, 2);
 	TH_STR(ev, "errno", "EFAULT");
 	TH_OK(json_array_size(th_get(ev, "cmsg")) == 1 &&
-		      json_is_string(th_get(ev, "cmsg.0.malformed")),
+		  json_is_string(th_get(ev, "cmsg.0.malformed")),
 	      "bad control pointer: not read, said so");
 	TH_STR(th_find("writev", -1, 0), "errno", "EFAULT");
 	ev = th_find("sendmmsg", -1, 0);
@@ -159,8 +160,7 @@ static int errors_main(void)
 		size_t i, n = 0;
 		json_t *e;
 
-		json_array_foreach(th_events(), i, e)
-		{
+		json_array_foreach (th_events(), i, e) {
 			const char *en = json_string_value(json_object_get(e, "errno"));
 
 			if (en && !strcmp(en, "EAGAIN"))

@@ -12,7 +12,7 @@
 void th_workload(void)
 {
 	int sp[2];
-	char buf[64] = { 0 };
+	char buf[64] = {0};
 	pid_t pid;
 
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
@@ -33,8 +33,7 @@ static size_t count_len(long long len, long long pid)
 	size_t i, n = 0;
 	json_t *ev;
 
-	json_array_foreach(th_events(), i, ev)
-	{
+	json_array_foreach (th_events(), i, ev) {
 		if (json_integer_value(json_object_get(ev, "len")) == len &&
 		    json_integer_value(json_object_get(ev, "pid")) == pid)
 			n++;
@@ -59,8 +58,7 @@ void th_check(void)
 	TH_OK(count_len(33, parent) == 1, "parent's last send");
 	TH_OK(th_count("call", NULL) == 4, "four call events in all (got %zu)",
 	      th_count("call", NULL));
-	json_array_foreach(th_events(), i, ev)
-	{
+	json_array_foreach (th_events(), i, ev) {
 		const char *e = json_string_value(json_object_get(ev, "event"));
 		long long pid = json_integer_value(json_object_get(ev, "pid"));
 

@@ -18,9 +18,9 @@ void th_workload(void)
 {
 	int sp[2], i, ready = atoi(getenv("TH_READY_FD"));
 	const char *how = getenv("TH_HOW");
-	char buf[64] = { 0 };
+	char buf[64] = {0};
 
-	struct rlimit nocore = { 0, 0 };
+	struct rlimit nocore = {0, 0};
 
 	setrlimit(RLIMIT_CORE, &nocore); /* a crash on purpose needs no core file */
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, sp);
@@ -41,7 +41,7 @@ static void one(const char *how, int sig)
 {
 	int p[2], status;
 	char fdenv[32], howenv[32], c;
-	const char *env[] = { fdenv, howenv, NULL };
+	const char *env[] = {fdenv, howenv, NULL};
 	pid_t pid;
 
 	unlink(th_trace_path());
@@ -56,8 +56,8 @@ static void one(const char *how, int sig)
 	}
 	status = th_wait(pid);
 	close(p[0]);
-	TH_OK(WIFSIGNALED(status) && WTERMSIG(status) == sig, "%s: child died of signal %d",
-	      how, sig);
+	TH_OK(WIFSIGNALED(status) && WTERMSIG(status) == sig, "%s: child died of signal %d", how,
+	      sig);
 	th_load();
 	TH_OK(th_count("call", "send") == SENDS, "%s: all %d completed sends in the file (got %zu)",
 	      how, SENDS, th_count("call", "send"));

@@ -35,7 +35,7 @@ static void add_cmsg(struct msghdr *msg, int level, int type, const void *p, siz
 
 static ssize_t send_iov(int fd, struct msghdr *msg, size_t a, size_t b)
 {
-	struct iovec iov[2] = { { data, a }, { data, b } };
+	struct iovec iov[2] = {{data, a}, {data, b}};
 
 	msg->msg_iov = iov;
 	msg->msg_iovlen = b ? 2 : 1;
@@ -51,7 +51,7 @@ void th_workload(void)
 	struct msghdr msg;
 	struct sockaddr_in a4;
 	struct sockaddr_in6 a6;
-	struct ucred cr = { getpid(), getuid(), getgid() };
+	struct ucred cr = {getpid(), getuid(), getgid()};
 	struct in_pktinfo pi;
 	struct in6_pktinfo pi6;
 	int sp[2], fds[2], rx, tx, rx6, tx6, v;

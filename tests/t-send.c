@@ -1,4 +1,5 @@
-/* t-send.c: send, sendto, write and writev, decoded field by field, with addresses of every family. */
+/* t-send.c: send, sendto, write and writev, decoded field by field, with addresses of every family.
+ */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -25,10 +26,10 @@ void th_workload(void)
 	struct sockaddr_un un;
 	struct sockaddr_nl snl;
 	struct sockaddr_ll ll;
-	unsigned char other[8] = { 42, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2 };
+	unsigned char other[8] = {42, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2};
 	unsigned int l;
 	char buf[64] = "0123456789012345678901234567890123456789";
-	struct iovec iov[3] = { { buf, 3 }, { buf, 5 }, { buf, 7 } };
+	struct iovec iov[3] = {{buf, 3}, {buf, 5}, {buf, 7}};
 	char path[108];
 
 	/* Flags by name plus an unknown bit, on a unix stream pair. */
@@ -154,7 +155,7 @@ void th_check(void)
 	TH_OK(ev && strncmp(json_string_value(th_get(ev, "addr")), want, strlen(want)) == 0,
 	      "unix path address");
 	TH_OK(ev && json_string_value(th_get(ev, "sock.local")) &&
-		      strncmp(json_string_value(th_get(ev, "sock.local")), want, strlen(want)) == 0,
+		  strncmp(json_string_value(th_get(ev, "sock.local")), want, strlen(want)) == 0,
 	      "unix bound local address");
 	ev = th_find("sendto", 9, 0);
 	TH_STR(ev, "addr", "@st-abstract");
@@ -165,7 +166,8 @@ void th_check(void)
 	ev = th_find("sendto", 11, 0);
 	TH_STR(ev, "addr", "netlink:pid=0,groups=0x00000005");
 	ev = th_find("sendto", 12, 0);
-	TH_STR(ev, "addr", "packet:proto=0x0800,ifindex=1,hatype=0,pkttype=0,addr=01:02:03:04:05:06");
+	TH_STR(ev, "addr",
+	       "packet:proto=0x0800,ifindex=1,hatype=0,pkttype=0,addr=01:02:03:04:05:06");
 	TH_INT(ev, "ret", -1);
 	TH_OK(json_is_string(th_get(ev, "errno")), "refused sendto carries errno by name");
 	ev = th_find("sendto", 13, 0);
@@ -192,7 +194,7 @@ void th_check(void)
 
 	/* The same workload with SENDTRACE_FDS=all traces the pipe and /dev/null. */
 	{
-		const char *env[] = { "SENDTRACE_FDS=all", NULL };
+		const char *env[] = {"SENDTRACE_FDS=all", NULL};
 
 		unlink(th_trace_path());
 		th_run(1, env);

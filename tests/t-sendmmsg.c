@@ -16,7 +16,7 @@ void th_workload(void)
 {
 	struct sockaddr_in a4;
 	struct mmsghdr mm[3];
-	struct iovec iov[4] = { { big, 10 }, { big, 20 }, { big, 5 }, { big, sizeof(big) } };
+	struct iovec iov[4] = {{big, 10}, {big, 20}, {big, 5}, {big, sizeof(big)}};
 	unsigned int l;
 	int rx = th_udp_receiver(AF_INET, &a4, &l), tx = socket(AF_INET, SOCK_DGRAM, 0);
 	int i;

@@ -1,4 +1,5 @@
-/* t-signal.c: a signal handler that write()s to a socket while the program sends: no deadlock, no torn line. */
+/* t-signal.c: a signal handler that write()s to a socket while the program sends: no deadlock, no
+ * torn line. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
@@ -27,10 +28,10 @@ static void on_alarm(int sig)
 
 void th_workload(void)
 {
-	struct itimerval it = { { 0, 50 }, { 0, 50 } };
+	struct itimerval it = {{0, 50}, {0, 50}};
 	struct sigaction sa;
 	int sp[2], i;
-	char buf[64] = { 0 };
+	char buf[64] = {0};
 
 	socketpair(AF_UNIX, SOCK_DGRAM, 0, wake);
 	fcntl(wake[0], F_SETFL, O_NONBLOCK);

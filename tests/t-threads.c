@@ -9,7 +9,7 @@
 
 #include "harness.h"
 
-#define THREADS 4
+#define THREADS	   4
 #define PER_THREAD 2000
 
 static void *sender(void *arg)
@@ -40,13 +40,12 @@ void th_check(void)
 {
 	json_t *ev;
 	size_t i;
-	long long tids[THREADS] = { 0 }, next[THREADS] = { 0 };
+	long long tids[THREADS] = {0}, next[THREADS] = {0};
 	int ntid = 0, order_ok = 1, k;
 
 	TH_OK(th_count("call", "send") == THREADS * PER_THREAD, "%d send events (got %zu)",
 	      THREADS * PER_THREAD, th_count("call", "send"));
-	json_array_foreach(th_events(), i, ev)
-	{
+	json_array_foreach (th_events(), i, ev) {
 		long long tid = json_integer_value(json_object_get(ev, "tid"));
 		long long len = json_integer_value(json_object_get(ev, "len"));
 

@@ -1,4 +1,5 @@
-/* test-json.c: the hot-path JSON writer, held to jansson: every byte, every number, every overflow. */
+/* test-json.c: the hot-path JSON writer, held to jansson: every byte, every number, every overflow.
+ */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@ static size_t undo(const char *s, size_t n, unsigned char *out)
 			out[o++] = '\\';
 			i++;
 		} else if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x') {
-			char hex[3] = { s[i + 2], s[i + 3], 0 };
+			char hex[3] = {s[i + 2], s[i + 3], 0};
 
 			out[o++] = (unsigned char)strtoul(hex, NULL, 16);
 			i += 3;
@@ -93,7 +94,8 @@ int main(void)
 		size_t n = (size_t)(rand() % 64), k;
 
 		for (k = 0; k < n; k++)
-			rnd[k] = (unsigned char)(rand() % 4 == 0 ? 0x80 + rand() % 0x80 : rand() % 256);
+			rnd[k] =
+			    (unsigned char)(rand() % 4 == 0 ? 0x80 + rand() % 0x80 : rand() % 256);
 		if (!roundtrip(rnd, n))
 			ok = 0;
 	}

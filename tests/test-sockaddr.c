@@ -21,7 +21,7 @@ static const char *fmt(const void *sa, socklen_t len)
 
 static const char *v6(const char *text, unsigned int scope)
 {
-	struct sockaddr_in6 s = { .sin6_family = AF_INET6, .sin6_port = htons(53) };
+	struct sockaddr_in6 s = {.sin6_family = AF_INET6, .sin6_port = htons(53)};
 
 	inet_pton(AF_INET6, text, &s.sin6_addr);
 	s.sin6_scope_id = scope;
@@ -30,11 +30,11 @@ static const char *v6(const char *text, unsigned int scope)
 
 int main(void)
 {
-	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(53) };
-	struct sockaddr_un un = { .sun_family = AF_UNIX };
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK, .nl_pid = 1234, .nl_groups = 0x11 };
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
-	unsigned char raw[6] = { 99, 0, 1, 2, 0xab, 0xcd };
+	struct sockaddr_in s4 = {.sin_family = AF_INET, .sin_port = htons(53)};
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	struct sockaddr_nl nl = {.nl_family = AF_NETLINK, .nl_pid = 1234, .nl_groups = 0x11};
+	struct sockaddr_ll ll = {.sll_family = AF_PACKET};
+	unsigned char raw[6] = {99, 0, 1, 2, 0xab, 0xcd};
 	size_t n;
 
 	inet_pton(AF_INET, "1.2.3.4", &s4.sin_addr);

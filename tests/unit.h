@@ -7,19 +7,19 @@
 
 static int unit_passed, unit_failed;
 
-#define CHECK(cond, ...)                                                                     \
-	do {                                                                                 \
-		if (cond) {                                                                  \
-			unit_passed++;                                                       \
-		} else {                                                                     \
-			unit_failed++;                                                       \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__);                          \
-			printf(__VA_ARGS__);                                                 \
-			putchar('\n');                                                       \
-		}                                                                            \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (cond) {                                                                        \
+			unit_passed++;                                                             \
+		} else {                                                                           \
+			unit_failed++;                                                             \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
+			printf(__VA_ARGS__);                                                       \
+			putchar('\n');                                                             \
+		}                                                                                  \
 	} while (0)
 
-#define CHECK_STR(got, want)                                                                 \
+#define CHECK_STR(got, want)                                                                       \
 	CHECK(strcmp((got), (want)) == 0, "got \"%s\", want \"%s\"", (got), (want))
 
 static inline int unit_done(void)
