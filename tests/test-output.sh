@@ -13,6 +13,13 @@ eq "nothing on stderr" "$(cat "$T/err")" ""
 eq "trace file mode 0600" "$(stat -c %a "$T/a.jsonl")" "600"
 eq "six calls" "$(count "$T/a.jsonl" event=call)" "6"
 
+# O_CLOEXEC: the trace fd of a traced shell is marked close-on-exec.
+flags=$(SENDTRACE_OUTPUT=$T/c.jsonl traced sh -c '
+	for f in /proc/$$/fd/*; do
+		[ "$(readlink "$f")" = "$0" ] && sed -n "s/^flags:[[:space:]]*//p" "/proc/$$/fdinfo/${f##*/}"
+	done' "$T/c.jsonl")
+eq "the trace fd is O_CLOEXEC|O_APPEND|O_WRONLY" "$(( 0$flags & 02002001 ))" "$(( 02002001 ))"
+
 # %p gives one file per process.
 pidfile=$(SENDTRACE_OUTPUT=$T/p.%p.jsonl traced sh -c 'echo $$; exec "$0" >/dev/null' "$EX")
 ok "%p expands to the pid" test -s "$T/p.$pidfile.jsonl"
