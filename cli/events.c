@@ -45,6 +45,16 @@ static void ev_skip(struct ev_reader *r, const char *why, const char *detail)
 		cli_error("%s: more bad lines; only the count is reported from here", r->path);
 }
 
+static int ev_blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+			return 0;
+	return 1;
+}
+
 json_t *ev_next(struct ev_reader *r)
 {
 	ssize_t n;
@@ -58,8 +68,8 @@ json_t *ev_next(struct ev_reader *r)
 		complete = n > 0 && r->buf[n - 1] == '\n';
 		if (complete)
 			n--;
-		if (n == 0 && complete)
-			continue; /* blank lines are harmless */
+		if (ev_blank(r->buf, (size_t)n))
+			continue; /* the library pads its chunks with blank lines */
 		ev = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &err);
 		if (!ev) {
 			ev_skip(r, complete ? "not valid JSON" : "truncated last line", err.text);

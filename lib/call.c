@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -127,7 +126,7 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
-	st_json_sock(&c->j, c->fd);
+	st_json_sock(&c->j, c->fd, &c->sock);
 }
 
 void st_call_emit(struct st_call *c)
@@ -155,53 +154,6 @@ void st_call_emit(struct st_call *c)
 	}
 	st_depth--;
 	errno = c->saved_errno;
-}
-
-/* family, type, protocol and both endpoints, asked of the kernel after the call. */
-void st_json_sock(struct st_json *j, int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-	int family, type, proto;
-	int saved = errno;
-
-	len = sizeof(family);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &family, &len) != 0) {
-		st_json_null(j);
-		errno = saved;
-		return;
-	}
-	len = sizeof(type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
-		type = -1;
-	len = sizeof(proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0)
-		proto = -1;
-
-	st_json_obj(j);
-	st_json_key(j, "family");
-	st_json_xlat(j, st_families, family);
-	st_json_key(j, "type");
-	st_json_xlat(j, st_socktypes, type);
-	st_json_key(j, "proto");
-	if (family == AF_INET || family == AF_INET6)
-		st_json_xlat(j, st_ipprotos, proto);
-	else
-		st_json_int(j, proto);
-	st_json_key(j, "local");
-	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		st_json_sockaddr(j, (struct sockaddr *)&ss, len > sizeof(ss) ? sizeof(ss) : len);
-	else
-		st_json_null(j);
-	st_json_key(j, "peer");
-	len = sizeof(ss);
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		st_json_sockaddr(j, (struct sockaddr *)&ss, len > sizeof(ss) ? sizeof(ss) : len);
-	else
-		st_json_null(j);
-	st_json_obj_end(j);
-	errno = saved;
 }
 
 int st_record_begin(struct st_json *j, const char *event)

@@ -126,7 +126,7 @@ __attribute__((destructor)) static void st_destructor(void)
 	st_json_key(&j, "events");
 	st_json_uint(&j, st_event_count());
 	st_json_key(&j, "dropped");
-	st_json_uint(&j, st_drop_count());
+	st_json_uint(&j, st_drop_count() + st_sink_dropped());
 	st_record_emit(&j);
 	errno = saved;
 }

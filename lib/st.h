@@ -47,6 +47,7 @@ ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig) ST_HIDDEN;
 int st_sink_open(void) ST_HIDDEN;
 void st_sink_write(const char *line, size_t n) ST_HIDDEN;
 void st_sink_after_fork(void) ST_HIDDEN;
+unsigned long st_sink_dropped(void) ST_HIDDEN;
 int st_sink_active(void) ST_HIDDEN;
 const char *st_sink_path(void) ST_HIDDEN;
 
@@ -61,8 +62,18 @@ void st_ensure_init(void) ST_HIDDEN;
 
 enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD };
 
+/* What the event says of the socket, for the decoders and the lint rules. */
+struct st_sockinfo {
+	int is_sock;
+	int family;
+	int type;
+	int proto;
+	int connected; /* a peer address is known */
+};
+
 struct st_call {
 	const char *name;
+	struct st_sockinfo sock;
 	int fd;
 	int saved_errno; /* the program's errno on entry, then the call's */
 	int failed;
@@ -79,7 +90,6 @@ void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
 void st_call_emit(struct st_call *c) ST_HIDDEN;
 /* Header common to every event: v, event, ts, pid, tid, comm. */
 void st_event_head(struct st_json *j, const char *event, uint64_t ts) ST_HIDDEN;
-void st_json_sock(struct st_json *j, int fd) ST_HIDDEN;
 uint64_t st_now_real(void) ST_HIDDEN;
 uint64_t st_now_mono(void) ST_HIDDEN;
 char *st_event_buf(int level) ST_HIDDEN;
@@ -88,6 +98,9 @@ unsigned long st_drop_count(void) ST_HIDDEN;
 /* Encode a lifecycle record (start/exit) with this thread's free buffer. */
 int st_record_begin(struct st_json *j, const char *event) ST_HIDDEN;
 void st_record_emit(struct st_json *j) ST_HIDDEN;
+
+/* ---- sock.c: the socket behind an fd, cached while it cannot change ---- */
+void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si) ST_HIDDEN;
 
 /* ---- mem.c: reading the program's memory without trusting it ---- */
 /*

@@ -62,8 +62,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	while (getline(&line, &cap, f) > 0) {
-		json_t *ev = json_loads(line, 0, NULL);
-		int ok = ev != NULL;
+		json_t *ev;
+		int ok;
+
+		if (strspn(line, " \n") == strlen(line))
+			continue; /* chunk padding */
+		ev = json_loads(line, 0, NULL);
+		ok = ev != NULL;
 
 		if (!ev) {
 			bad++;

@@ -54,7 +54,7 @@ ok "show: sendto line" grep -q 'sendto([0-9]*<UDP:0.0.0.0:[0-9]*>, len=5, to=127
 ok "show: sendfile line" grep -q 'sendfile([0-9]*<TCP:127.0.0.1:[0-9]*->127.0.0.1:[0-9]*>, in=[0-9]*</.*echo-pair>, offset=0, count=512) = 512' "$T/show"
 ok "show: errno by name" grep -q 'send(.*MSG_NOSIGNAL) = -1 EPIPE' "$T/show"
 ok "show: start record" grep -q '+++ start .*echo-pair' "$T/show"
-eq "show: a line per event" "$(wc -l <"$T/show")" "$(wc -l <"$T/ex.jsonl")"
+eq "show: a line per event" "$(wc -l <"$T/show")" "$(count "$T/ex.jsonl" v=1)"
 "$ST" show - <"$T/ex.jsonl" >"$T/show2" 2>&1
 ok "show - reads standard input" cmp -s "$T/show" "$T/show2"
 

@@ -18,7 +18,7 @@ flags=$(SENDTRACE_OUTPUT=$T/c.jsonl traced sh -c '
 	for f in /proc/$$/fd/*; do
 		[ "$(readlink "$f")" = "$0" ] && sed -n "s/^flags:[[:space:]]*//p" "/proc/$$/fdinfo/${f##*/}"
 	done' "$T/c.jsonl")
-eq "the trace fd is O_CLOEXEC|O_APPEND|O_WRONLY" "$(( 0$flags & 02002001 ))" "$(( 02002001 ))"
+eq "the trace fd is O_CLOEXEC|O_APPEND|O_RDWR" "$(( 0$flags & 02002003 ))" "$(( 02002002 ))"
 
 # %p gives one file per process.
 pidfile=$(SENDTRACE_OUTPUT=$T/p.%p.jsonl traced sh -c 'echo $$; exec "$0" >/dev/null' "$EX")
