@@ -94,11 +94,11 @@ int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck c
 	st_ensure_init();
 	if (!st_ready || !st_sink_active() || st_depth >= ST_NEST_MAX)
 		goto untraced;
+	c->have_sb = 0;
 	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {
-		struct stat sb;
-
-		if (fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+		if (st_fstat(fd, &c->sb) != 0 || !S_ISSOCK(c->sb.st_mode))
 			goto untraced;
+		c->have_sb = 1; /* the socket cache checks identity with it: one fstat */
 	}
 	c->name = name;
 	c->fd = fd;
@@ -126,7 +126,7 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
-	st_json_sock(&c->j, c->fd, &c->sock);
+	st_json_sock(&c->j, c->fd, c->have_sb ? &c->sb : NULL, &c->sock);
 }
 
 void st_call_emit(struct st_call *c)

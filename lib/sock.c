@@ -5,6 +5,8 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "st.h"
 
@@ -122,7 +124,12 @@ static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si)
+int st_fstat(int fd, struct stat *sb)
+{
+	return (int)syscall(SYS_fstat, fd, sb);
+}
+
+void st_json_sock(struct st_json *j, int fd, const struct stat *before, struct st_sockinfo *si)
 {
 	struct st_sock_entry *e = fd >= 0 && fd < ST_SOCK_CACHED ? &st_socks[fd] : NULL;
 	struct stat sb;
@@ -131,7 +138,11 @@ void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si)
 	int saved = errno, ok_local, ok_peer;
 
 	memset(si, 0, sizeof(*si));
-	if (fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+	if (before)
+		sb = *before; /* the fd was checked just before the call */
+	else if (st_fstat(fd, &sb) != 0)
+		sb.st_mode = 0;
+	if (!S_ISSOCK(sb.st_mode)) {
 		st_json_null(j);
 		errno = saved;
 		return;

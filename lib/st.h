@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -74,6 +75,8 @@ struct st_sockinfo {
 struct st_call {
 	const char *name;
 	struct st_sockinfo sock;
+	struct stat sb; /* of fd, taken before the call when it had to be a socket */
+	int have_sb;
 	int fd;
 	int saved_errno; /* the program's errno on entry, then the call's */
 	int failed;
@@ -100,7 +103,10 @@ int st_record_begin(struct st_json *j, const char *event) ST_HIDDEN;
 void st_record_emit(struct st_json *j) ST_HIDDEN;
 
 /* ---- sock.c: the socket behind an fd, cached while it cannot change ---- */
-void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si) ST_HIDDEN;
+void st_json_sock(struct st_json *j, int fd, const struct stat *before,
+		  struct st_sockinfo *si) ST_HIDDEN;
+/* fstat(2) as the plain system call: glibc's goes through newfstatat with "". */
+int st_fstat(int fd, struct stat *sb) ST_HIDDEN;
 
 /* ---- mem.c: reading the program's memory without trusting it ---- */
 /*

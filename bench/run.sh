@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# run.sh: `make bench`: every workload untraced, traced, fully traced and under strace, interleaved.
+# Usage: bench/run.sh BENCH_BINARY LIBSENDTRACE [REPEATS]
+set -u
+BENCH=$1
+LIB=$2
+REPS=${3:-${BENCH_REPEATS:-3}}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/st-bench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+CALLS="send,sendto,sendmsg,sendmmsg,write,writev,sendfile,sendfile64"
+
+# Iterations per workload: enough to dwarf start-up, short enough to repeat.
+iters() {
+	case $1 in
+	send) echo 40000 ;; sendto | sendmsg) echo 20000 ;; write | writev) echo 10000 ;;
+	sendfile) echo 40 ;;
+	esac
+}
+
+# full = backtraces and payload capture: recorded once those features exist.
+full_env() {
+	if strings "$LIB" | grep -q SENDTRACE_BACKTRACE; then
+		echo "SENDTRACE_BACKTRACE=16 SENDTRACE_PAYLOAD=64"
+	fi
+}
+
+run_mode() { # mode workload threads iterations -> ns per iteration
+	local mode=$1 w=$2 t=$3 n=$4 out=$TMP/trace.jsonl
+	rm -f "$out"
+	case $mode in
+	untraced) "$BENCH" "$w" "$t" "$n" ;;
+	traced) SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" "$t" "$n" ;;
+	full) env $(full_env) SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" "$t" "$n" ;;
+	strace) strace -f -qq -e trace=$CALLS -o /dev/null "$BENCH" "$w" "$t" "$((n / 4 > 0 ? n / 4 : 1))" ;;
+	esac | awk '{print $1}'
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
+
+modes="untraced traced strace"
+[ -n "$(full_env)" ] && modes="untraced traced full strace"
+have_strace=1
+command -v strace >/dev/null || { have_strace=0; modes=${modes/ strace/}; }
+
+echo "sendtrace benchmark: $(nproc) cpus, $REPS repeats, median ns per loop iteration"
+echo "(each iteration is one traced call plus its receive; sendfile is 1 MiB)"
+printf '%-9s %3s %10s %10s %10s %10s %9s %9s %10s\n' workload thr untraced traced full strace \
+	traced/un strace/tr added_ns
+for w in send sendto sendmsg write writev sendfile; do
+	for t in 1 2 8; do
+		n=$(iters "$w")
+		[ "$t" = 8 ] && n=$((n / 4 > 0 ? n / 4 : 1))
+		declare -A res=()
+		for r in $(seq "$REPS"); do
+			for m in $modes; do # interleaved: drift hits every mode alike
+				res[$m]+="$(run_mode "$m" "$w" "$t" "$n") "
+			done
+		done
+		u=$(tr ' ' '\n' <<<"${res[untraced]}" | median)
+		tr=$(tr ' ' '\n' <<<"${res[traced]}" | median)
+		f=$([ -n "${res[full]:-}" ] && tr ' ' '\n' <<<"${res[full]}" | median || echo n/a)
+		s=$([ "$have_strace" = 1 ] && tr ' ' '\n' <<<"${res[strace]}" | median || echo n/a)
+		awk -v w="$w" -v t="$t" -v u="$u" -v tr="$tr" -v f="$f" -v s="$s" 'BEGIN {
+			printf "%-9s %3d %10.0f %10.0f %10s %10s %9.2f %9s %10.0f\n", w, t, u, tr,
+				f, (s == "n/a" ? s : sprintf("%.0f", s)), tr / u,
+				(s == "n/a" ? s : sprintf("%.1f", s / tr)), tr - u }'
+		unset res
+	done
+done
+
+# Instructions: valgrind counts them exactly, whatever the machine is doing.
+if perf stat -x, -e instructions:u true 2>&1 | grep -q '^[0-9]'; then
+	counter=perf
+elif command -v valgrind >/dev/null; then
+	counter=valgrind
+else
+	counter=none
+fi
+echo
+echo "user-space instructions per call ($counter), 1 thread"
+count_ir() { # env... -- workload n
+	if [ "$counter" = perf ]; then
+		env "$@" perf stat -x, -e instructions:u "$BENCH" "$w" 1 "$n" 2>&1 >/dev/null |
+			awk -F, '/instructions/ {print $1}'
+	else
+		env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BENCH" "$w" 1 "$n" 2>&1 |
+			sed -n 's/.*refs: *//p' | tr -d ,
+	fi
+}
+if [ "$counter" != none ]; then
+	printf '%-9s %14s %14s %12s\n' workload untraced traced added/call
+	for w in send sendto sendmsg write writev; do
+		n=2000
+		a=$(count_ir X=1)
+		b=$(count_ir SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
+		b2=$(n=4000 count_ir SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
+		a2=$(n=4000 count_ir X=1)
+		# The difference of two lengths cancels start-up costs.
+		awk -v w="$w" -v a="$a" -v b="$b" -v a2="$a2" -v b2="$b2" -v n=2000 'BEGIN {
+			printf "%-9s %14.0f %14.0f %12.0f\n", w, (a2 - a) / n, (b2 - b) / n,
+				((b2 - b) - (a2 - a)) / n }'
+		rm -f "$TMP/ir.jsonl"
+	done
+fi
+
+# Memory and volume: one long traced run.
+EVENTS=${BENCH_EVENTS:-10000000}
+echo
+echo "long run: $EVENTS traced send calls on 1 thread"
+/usr/bin/env SENDTRACE_OUTPUT="$TMP/long.jsonl" LD_PRELOAD="$LIB" bash -c \
+	'"$0" send 1 "$1" >/dev/null & pid=$!; peak=0
+	 while kill -0 $pid 2>/dev/null; do
+		r=$(awk "/VmHWM/ {print \$2}" /proc/$pid/status 2>/dev/null); [ -n "$r" ] && peak=$r
+		sleep 0.5
+	 done; wait $pid; echo "peak RSS ${peak} kB"' "$BENCH" "$EVENTS"
+echo "trace: $(grep -c '"event":"call"' "$TMP/long.jsonl") call events, $(du -h "$TMP/long.jsonl" | cut -f1)"
+rm -f "$TMP/long.jsonl"
+for e in 100000 1000000; do
+	SENDTRACE_OUTPUT="$TMP/rss.jsonl" LD_PRELOAD="$LIB" bash -c \
+		'"$0" send 1 "$1" >/dev/null & pid=$!; peak=0
+		 while kill -0 $pid 2>/dev/null; do
+			r=$(awk "/VmHWM/ {print \$2}" /proc/$pid/status 2>/dev/null); [ -n "$r" ] && peak=$r
+			sleep 0.2
+		 done; wait $pid; echo "'"$e"' events: peak RSS ${peak} kB"' "$BENCH" "$e"
+	rm -f "$TMP/rss.jsonl"
+done
+
+# Second tier: real daemons, when installed.
+"$(dirname "$0")/daemons.sh" "$LIB"
