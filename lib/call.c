@@ -20,6 +20,9 @@ static ST_TLS int st_depth;
 static ST_TLS pid_t st_tid;
 static ST_TLS pid_t st_tid_pid; /* st_pid when st_tid/st_comm were cached */
 static ST_TLS char st_comm[17];
+/* ,"pid":..,"tid":..,"comm":".." encoded once per thread: the same in every event. */
+static ST_TLS char st_who[160];
+static ST_TLS size_t st_who_len;
 static ST_TLS char st_buf[ST_NEST_MAX][ST_EVENT_MAX];
 
 static unsigned long st_events;
@@ -67,6 +70,19 @@ static void st_thread_ids(void)
 		st_comm[0] = '\0';
 	st_comm[16] = '\0';
 	st_tid_pid = st_pid;
+	{
+		struct st_json w;
+
+		st_json_init(&w, st_who, sizeof(st_who));
+		w.first = 0;
+		st_json_key(&w, "pid");
+		st_json_int(&w, st_pid);
+		st_json_key(&w, "tid");
+		st_json_int(&w, st_tid);
+		st_json_key(&w, "comm");
+		st_json_cstr(&w, st_comm);
+		st_who_len = w.overflow ? 0 : st_json_len(&w);
+	}
 }
 
 void st_event_head(struct st_json *j, const char *event, uint64_t ts)
@@ -79,12 +95,7 @@ void st_event_head(struct st_json *j, const char *event, uint64_t ts)
 	st_json_cstr(j, event);
 	st_json_key(j, "ts");
 	st_json_uint(j, ts);
-	st_json_key(j, "pid");
-	st_json_int(j, st_pid);
-	st_json_key(j, "tid");
-	st_json_int(j, st_tid);
-	st_json_key(j, "comm");
-	st_json_cstr(j, st_comm);
+	st_json_members(j, st_who, st_who_len);
 }
 
 int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck check)

@@ -1,6 +1,7 @@
 /* flags.c: the MSG_* flag table and its decoder. */
 #include "config.h"
 
+#include <string.h>
 #include <sys/socket.h>
 
 #include "decode.h"
@@ -46,16 +47,36 @@ unsigned int st_msg_flags_unknown(unsigned int flags)
 	return flags;
 }
 
-void st_json_msg_flags(struct st_json *j, unsigned int flags)
+/* Table entry by bit number, built once: the hot path visits set bits only. */
+static const struct st_flag *st_flag_by_bit[32];
+static int st_flag_index_ready;
+
+static void st_flag_index(void)
 {
 	const struct st_flag *f;
-	unsigned int rest;
 
-	st_json_arr(j);
 	for (f = st_msg_flags; f->name; f++)
-		if (flags & f->bit)
-			st_json_cstr(j, f->name);
-	rest = st_msg_flags_unknown(flags);
+		st_flag_by_bit[__builtin_ctz(f->bit)] = f;
+	__atomic_store_n(&st_flag_index_ready, 1, __ATOMIC_RELEASE);
+}
+
+void st_json_msg_flags(struct st_json *j, unsigned int flags)
+{
+	unsigned int bits = flags, rest = 0;
+
+	if (!__atomic_load_n(&st_flag_index_ready, __ATOMIC_ACQUIRE))
+		st_flag_index(); /* idempotent: racing threads write the same */
+	st_json_arr(j);
+	while (bits) {
+		int b = __builtin_ctz(bits);
+		const struct st_flag *f = st_flag_by_bit[b];
+
+		bits &= bits - 1;
+		if (f)
+			st_json_str(j, f->name, strlen(f->name));
+		else
+			rest |= 1u << b;
+	}
 	if (rest)
 		st_json_hexnum(j, rest);
 	st_json_arr_end(j);

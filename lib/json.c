@@ -81,16 +81,6 @@ void st_json_arr_end(struct st_json *j)
 	j->first = 0;
 }
 
-void st_json_key(struct st_json *j, const char *key)
-{
-	if (!j->first)
-		st_putc(j, ',');
-	j->first = 0;
-	st_putc(j, '"');
-	st_put(j, key, strlen(key));
-	st_put(j, "\":", 2);
-	j->after_key = 1;
-}
 
 /* Length of a well-formed UTF-8 sequence at s (RFC 3629), or 0 if invalid. */
 static size_t st_utf8_len(const unsigned char *s, size_t n)
@@ -196,17 +186,42 @@ void st_json_cstr(struct st_json *j, const char *s)
 	st_json_str(j, s, strlen(s));
 }
 
+static const char st_digits2[] = "00010203040506070809101112131415161718192021222324"
+				  "25262728293031323334353637383940414243444546474849"
+				  "50515253545556575859606162636465666768697071727374"
+				  "75767778798081828384858687888990919293949596979899";
+
+static size_t st_ndigits(unsigned long long v)
+{
+	size_t n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
+/* Two digits per step, written in place from the end: timestamps have nineteen. */
 size_t st_fmt_uint(char *out, unsigned long long v)
 {
-	char tmp[24];
-	size_t n = 0, i;
+	size_t n = st_ndigits(v);
+	char *p = out + n;
 
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	while (v >= 100) {
+		unsigned r = (unsigned)(v % 100);
+
+		v /= 100;
+		p -= 2;
+		p[0] = st_digits2[2 * r];
+		p[1] = st_digits2[2 * r + 1];
+	}
+	if (v >= 10) {
+		p[-2] = st_digits2[2 * v];
+		p[-1] = st_digits2[2 * v + 1];
+	} else {
+		p[-1] = (char)('0' + v);
+	}
 	return n;
 }
 
@@ -235,29 +250,33 @@ size_t st_fmt_hex(char *out, unsigned long long v, int width)
 void st_json_uint(struct st_json *j, unsigned long long v)
 {
 	char buf[24];
-	size_t n = st_fmt_uint(buf, v);
 
 	if (v > 0x7fffffffffffffffULL) {
-		st_json_str(j, buf, n);
+		st_json_str(j, buf, st_fmt_uint(buf, v));
 		return;
 	}
 	st_sep(j);
-	st_put(j, buf, n);
+	if (j->overflow || j->end - j->p < 20) {
+		j->overflow = 1;
+		return;
+	}
+	j->p += st_fmt_uint(j->p, v); /* digits straight into the event */
 }
 
 void st_json_int(struct st_json *j, long long v)
 {
-	char buf[24];
-	unsigned long long u;
+	unsigned long long u = (unsigned long long)v;
 
 	st_sep(j);
-	if (v < 0) {
-		st_putc(j, '-');
-		u = 0ULL - (unsigned long long)v;
-	} else {
-		u = (unsigned long long)v;
+	if (j->overflow || j->end - j->p < 21) {
+		j->overflow = 1;
+		return;
 	}
-	st_put(j, buf, st_fmt_uint(buf, u));
+	if (v < 0) {
+		*j->p++ = '-';
+		u = 0ULL - u;
+	}
+	j->p += st_fmt_uint(j->p, u);
 }
 
 void st_json_bool(struct st_json *j, int v)
@@ -304,6 +323,12 @@ void st_json_hexnum(struct st_json *j, unsigned long long v)
 	buf[n++] = '"';
 	st_sep(j);
 	st_put(j, buf, n);
+}
+
+void st_json_members(struct st_json *j, const char *text, size_t n)
+{
+	st_put(j, text, n);
+	j->first = 0;
 }
 
 void st_json_raw(struct st_json *j, const char *text, size_t n)

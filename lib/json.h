@@ -27,7 +27,31 @@ void st_json_obj(struct st_json *j);
 void st_json_obj_end(struct st_json *j);
 void st_json_arr(struct st_json *j);
 void st_json_arr_end(struct st_json *j);
-void st_json_key(struct st_json *j, const char *key);
+/*
+ * ,"key": with one bounds check. Inline, because keys are literals: with the
+ * length known at compile time the copy becomes a few moves, and this runs a
+ * dozen times per event.
+ */
+static inline void st_json_key_n(struct st_json *j, const char *key, size_t n)
+{
+	char *p = j->p;
+
+	if (j->overflow || (size_t)(j->end - p) < n + 4) {
+		j->overflow = 1;
+		return;
+	}
+	if (!j->first)
+		*p++ = ',';
+	*p++ = '"';
+	__builtin_memcpy(p, key, n);
+	p += n;
+	*p++ = '"';
+	*p++ = ':';
+	j->p = p;
+	j->first = 0;
+	j->after_key = 1;
+}
+#define st_json_key(j, key) st_json_key_n((j), (key), __builtin_strlen(key))
 
 void st_json_str(struct st_json *j, const void *s, size_t n);
 void st_json_cstr(struct st_json *j, const char *s);
@@ -37,6 +61,8 @@ void st_json_bool(struct st_json *j, int v);
 void st_json_null(struct st_json *j);
 void st_json_hex(struct st_json *j, const void *data, size_t n);
 void st_json_hexnum(struct st_json *j, unsigned long long v);
+/* Members already encoded as text, starting with their own ',' (an object's tail). */
+void st_json_members(struct st_json *j, const char *text, size_t n);
 /* A value that the caller has already encoded as JSON text. */
 void st_json_raw(struct st_json *j, const char *text, size_t n);
 
