@@ -30,7 +30,8 @@ static void tcp_pair(int *c, int *s)
 	socklen_t l = sizeof(a);
 	int lis = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 
-	if (lis < 0 || bind(lis, (void *)&a, l) || listen(lis, 1) || getsockname(lis, (void *)&a, &l))
+	if (lis < 0 || bind(lis, (void *)&a, l) || listen(lis, 1) ||
+	    getsockname(lis, (void *)&a, &l))
 		die("listen");
 	*c = socket(AF_INET, SOCK_STREAM, 0);
 	if (connect(*c, (void *)&a, l))
@@ -95,7 +96,9 @@ static void *worker(void *arg)
 	} else if (!strcmp(workload, "sendmsg")) {
 		char c1[16], c2[16], c3[32], cbuf[CMSG_SPACE(sizeof(int))], rbuf[64];
 		struct iovec iov[3] = {{c1, 16}, {c2, 16}, {c3, 32}}, riov = {rbuf, 64};
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = 3, .msg_control = cbuf,
+		struct msghdr m = {.msg_iov = iov,
+				   .msg_iovlen = 3,
+				   .msg_control = cbuf,
 				   .msg_controllen = sizeof(cbuf)};
 		struct msghdr r = {.msg_iov = &riov, .msg_iovlen = 1};
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&m);

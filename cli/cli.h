@@ -20,6 +20,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_show_entry;
+extern const struct cmd_entry cmd_lint_entry;
 
 void cli_usage(const struct cmd_entry *cmd, FILE *out);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -177,9 +177,17 @@ static int cmd_run_exec(int argc, char **argv)
 		snprintf(abs_out, sizeof(abs_out), "%s/%s", cwd, output);
 	else
 		snprintf(abs_out, sizeof(abs_out), "%s", output);
-	/* One fresh file per run; with %p the library makes one per process. */
+	/*
+	 * One fresh file per run; with %p the library makes one per process.
+	 * Replaced, not truncated: a program of an earlier run may still have
+	 * the old file mapped, and truncating it under the mapping would crash it.
+	 */
 	if (!strstr(abs_out, "%p")) {
-		fd = open(abs_out, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (unlink(abs_out) != 0 && errno != ENOENT) {
+			cli_error("cannot replace %s: %s", abs_out, strerror(errno));
+			return EXIT_TROUBLE;
+		}
+		fd = open(abs_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			cli_error("cannot create %s: %s", abs_out, strerror(errno));
 			return EXIT_TROUBLE;

@@ -10,6 +10,7 @@
 static const struct cmd_entry *const cmd_table[] = {
     &cmd_run_entry,
     &cmd_show_entry,
+    &cmd_lint_entry,
     NULL,
 };
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -98,7 +99,15 @@ void st_event_head(struct st_json *j, const char *event, uint64_t ts)
 	st_json_members(j, st_who, st_who_len);
 }
 
-int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck check)
+static const char *const st_call_names[] = {
+    [ST_CALL_SEND] = "send",	     [ST_CALL_SENDTO] = "sendto",
+    [ST_CALL_SENDMSG] = "sendmsg",   [ST_CALL_SENDMMSG] = "sendmmsg",
+    [ST_CALL_WRITE] = "write",	     [ST_CALL_WRITEV] = "writev",
+    [ST_CALL_SENDFILE] = "sendfile", [ST_CALL_SENDFILE64] = "sendfile64",
+};
+
+int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
+		  void *site)
 {
 	int saved = errno;
 
@@ -111,7 +120,12 @@ int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck c
 			goto untraced;
 		c->have_sb = 1; /* the socket cache checks identity with it: one fstat */
 	}
-	c->name = name;
+	c->kind = kind;
+	c->name = st_call_names[kind];
+	c->site = site;
+	c->flags = c->has_flags = c->has_dest = 0;
+	c->len = 0;
+	memset(&c->msg, 0, sizeof(c->msg));
 	c->fd = fd;
 	c->level = st_depth++;
 	c->ts = st_now_real();
@@ -143,7 +157,13 @@ void st_call_end(struct st_call *c, long long ret)
 void st_call_emit(struct st_call *c)
 {
 	struct st_json *j = &c->j;
+	int findings = st_config.lint ? st_lint(c) : 0;
 
+	if (st_config.only_lint && !findings) {
+		st_depth--;
+		errno = c->saved_errno;
+		return;
+	}
 	st_json_key(j, "ret");
 	st_json_int(j, c->ret);
 	if (c->failed) {

@@ -95,8 +95,35 @@ static void st_load_fds(void)
 	st_warn("SENDTRACE_FDS='", v, "' is not valid (accepts: sockets, all); using sockets");
 }
 
+static void st_load_lint(void)
+{
+	const char *v = getenv("SENDTRACE_LINT"), *o = getenv("SENDTRACE_ONLY");
+
+	st_config.lint = 1;
+	if (v && v[0]) {
+		if (!strcmp(v, "off") || !strcmp(v, "0"))
+			st_config.lint = 0;
+		else if (strcmp(v, "on") && strcmp(v, "1"))
+			st_warn("SENDTRACE_LINT='", v,
+				"' is not valid (accepts: on, off); using on");
+	}
+	st_config.only_lint = 0;
+	if (o && o[0]) {
+		if (!strcmp(o, "lint"))
+			st_config.only_lint = 1;
+		else if (strcmp(o, "all"))
+			st_warn("SENDTRACE_ONLY='", o,
+				"' is not valid (accepts: all, lint); recording every event");
+	}
+	if (st_config.only_lint && !st_config.lint) {
+		st_warn("SENDTRACE_ONLY=lint needs SENDTRACE_LINT=on; ", "turning lint on", "");
+		st_config.lint = 1;
+	}
+}
+
 void st_config_load(void)
 {
 	st_load_output();
 	st_load_fds();
+	st_load_lint();
 }

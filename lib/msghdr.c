@@ -203,7 +203,7 @@ static void st_cmsg_malformed(struct st_json *j, const char *why)
  * never read a byte past msg_controllen, and say where and why it is broken.
  */
 static void st_json_cmsgs(struct st_json *j, const struct st_mem *m, const void *control,
-			  size_t controllen)
+			  size_t controllen, struct st_msginfo *mi)
 {
 	unsigned char data[ST_CMSG_DATA];
 	const size_t hdr = sizeof(struct cmsghdr);
@@ -239,11 +239,17 @@ static void st_json_cmsgs(struct st_json *j, const struct st_mem *m, const void 
 			st_json_int(j, ch.cmsg_type);
 		st_json_key(j, "len");
 		st_json_uint(j, ch.cmsg_len);
+		if (ch.cmsg_level == SOL_SOCKET && ch.cmsg_type == SCM_RIGHTS)
+			mi->rights = 1;
+		if (ch.cmsg_level == SOL_SOCKET && ch.cmsg_type == SCM_CREDENTIALS)
+			mi->creds = 1;
 		if (ch.cmsg_len < hdr) {
+			mi->malformed = 1;
 			st_cmsg_malformed(j, "cmsg_len is smaller than the header");
 			break;
 		}
 		if (ch.cmsg_len > controllen - off) {
+			mi->malformed = 1;
 			st_cmsg_malformed(j, "cmsg_len runs past msg_controllen");
 			break;
 		}
@@ -257,6 +263,7 @@ static void st_json_cmsgs(struct st_json *j, const struct st_mem *m, const void 
 			t->decode(j, data, copy, dlen);
 		} else {
 			if (t) {
+				/* Only the protocol that reads the type checks its size. */
 				st_json_key(j, "truncated");
 				st_json_bool(j, 1);
 			}
@@ -307,12 +314,19 @@ void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *
 
 /* The fields of one (already copied) msghdr, into the object being written. */
 static unsigned long long st_json_msg_fields(struct st_json *j, const struct st_mem *m,
-					     const struct msghdr *msg)
+					     const struct msghdr *msg, struct st_msginfo *mi)
 {
 	struct sockaddr_storage ss;
 	unsigned long long total = 0;
 	socklen_t nl = msg->msg_namelen;
 
+	mi->present = 1;
+	if (msg->msg_name && msg->msg_namelen)
+		mi->has_name = 1;
+	mi->msg_flags |= msg->msg_flags;
+	mi->controllen += msg->msg_controllen;
+	if (msg->msg_controllen % sizeof(size_t))
+		mi->misaligned = 1;
 	st_json_key(j, "addr");
 	if (msg->msg_name && nl) {
 		if (nl > sizeof(ss))
@@ -332,7 +346,7 @@ static unsigned long long st_json_msg_fields(struct st_json *j, const struct st_
 	st_json_uint(j, msg->msg_controllen);
 	if (msg->msg_control && msg->msg_controllen) {
 		st_json_key(j, "cmsg");
-		st_json_cmsgs(j, m, msg->msg_control, msg->msg_controllen);
+		st_json_cmsgs(j, m, msg->msg_control, msg->msg_controllen, mi);
 	}
 	if (msg->msg_flags) {
 		st_json_key(j, "msg_flags");
@@ -341,19 +355,21 @@ static unsigned long long st_json_msg_fields(struct st_json *j, const struct st_
 	return total;
 }
 
-void st_json_msghdr(struct st_json *j, const struct st_mem *m, const struct msghdr *umsg)
+unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
+				  const struct msghdr *umsg, struct st_msginfo *mi)
 {
 	struct msghdr msg;
 
 	if (st_mem_copy(m, &msg, umsg, sizeof(msg)) != 0) {
 		st_json_key(j, "msg");
 		st_json_null(j);
-		return;
+		return 0;
 	}
-	(void)st_json_msg_fields(j, m, &msg);
+	return st_json_msg_fields(j, m, &msg, mi);
 }
 
-void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent)
+void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
+		  struct st_msginfo *mi)
 {
 	struct st_mem trusted = {1}, untrusted = {0};
 	unsigned long long total = 0, requested = 0;
@@ -373,7 +389,7 @@ void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int
 		if (st_mem_copy(m, &mm, vec + i, sizeof(mm)) != 0)
 			break;
 		st_json_obj(j);
-		requested += st_json_msg_fields(j, m, &mm.msg_hdr);
+		requested += st_json_msg_fields(j, m, &mm.msg_hdr, mi);
 		st_json_key(j, "sent");
 		st_json_bool(j, (int)i < sent);
 		if ((int)i < sent) {

@@ -53,8 +53,7 @@ static int st_path_cached(struct st_json *j, int fd, const struct stat *sb)
 	char copy[sizeof(e->path)];
 	size_t len = e->len;
 
-	if ((seq & 1) || e->dev != sb->st_dev || e->ino != sb->st_ino || len > sizeof(copy) ||
-	    !seq)
+	if ((seq & 1) || e->dev != sb->st_dev || e->ino != sb->st_ino || len > sizeof(copy) || !seq)
 		return 0;
 	memcpy(copy, e->path, len);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);

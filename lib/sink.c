@@ -22,7 +22,7 @@ static struct {
 	int fd;
 	int state;
 	int fsize_limited; /* RLIMIT_FSIZE is set: a write past it raises SIGXFSZ */
-	unsigned gen;      /* which opening of the file the chunks belong to */
+	unsigned gen;	   /* which opening of the file the chunks belong to */
 	dev_t dev;
 	ino_t ino;
 	char path[4200];
@@ -131,7 +131,6 @@ static int st_sink_open_path(void)
 	return 1;
 }
 
-
 /* Is `fd` still the file we opened? The program may have closed or dup2()ed it. */
 static int st_sink_is_ours(int fd)
 {
@@ -163,7 +162,7 @@ static int st_sink_recover(void)
  */
 #define ST_CHUNK_MIN (16u << 10)
 #define ST_CHUNK_MAX (256u << 10)
-#define ST_PAD 4096
+#define ST_PAD	     4096
 
 struct st_chunk {
 	char *map;    /* what mmap returned (page aligned) */

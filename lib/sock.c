@@ -1,4 +1,5 @@
-/* sock.c: the socket behind an fd (family, type, protocol, endpoints), cached while it cannot change. */
+/* sock.c: the socket behind an fd (family, type, protocol, endpoints), cached while it cannot
+ * change. */
 #include "config.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@
  * the writer from a signal handler, gives up and asks the kernel.
  */
 #define ST_SOCK_CACHED 1024
-#define ST_SOCK_TEXT 1400
+#define ST_SOCK_TEXT   1400
 
 struct st_sock_entry {
 	unsigned seq; /* odd while being written */

@@ -36,6 +36,8 @@ enum st_fds { ST_FDS_SOCKETS, ST_FDS_ALL };
 struct st_config {
 	char output[4096]; /* absolute path template, %p not yet expanded */
 	enum st_fds fds;
+	int lint;      /* SENDTRACE_LINT: check calls against the rules */
+	int only_lint; /* SENDTRACE_ONLY=lint: keep only events with findings */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -72,8 +74,36 @@ struct st_sockinfo {
 	int connected; /* a peer address is known */
 };
 
+enum st_callkind {
+	ST_CALL_SEND,
+	ST_CALL_SENDTO,
+	ST_CALL_SENDMSG,
+	ST_CALL_SENDMMSG,
+	ST_CALL_WRITE,
+	ST_CALL_WRITEV,
+	ST_CALL_SENDFILE,
+	ST_CALL_SENDFILE64,
+};
+
+/* What the msghdr decoder saw, for the lint rules. */
+struct st_msginfo {
+	int present;
+	int has_name; /* msg_name given */
+	int msg_flags;
+	size_t controllen;
+	int rights, creds; /* SCM_RIGHTS / SCM_CREDENTIALS present */
+	int malformed;	   /* a control message the kernel rejects */
+	int misaligned;	   /* msg_controllen not a multiple of CMSG_ALIGN */
+};
+
 struct st_call {
+	enum st_callkind kind;
 	const char *name;
+	void *site; /* return address into the program */
+	int flags, has_flags;
+	int has_dest; /* a destination address was given */
+	unsigned long long len;
+	struct st_msginfo msg;
 	struct st_sockinfo sock;
 	struct stat sb; /* of fd, taken before the call when it had to be a socket */
 	int have_sb;
@@ -88,7 +118,10 @@ struct st_call {
 	struct st_json j;
 };
 
-int st_call_begin(struct st_call *c, const char *name, int fd, enum st_fdcheck check) ST_HIDDEN;
+int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
+		  void *site) ST_HIDDEN;
+/* ---- lint.c ---- */
+int st_lint(struct st_call *c) ST_HIDDEN;
 void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
 void st_call_emit(struct st_call *c) ST_HIDDEN;
 /* Header common to every event: v, event, ts, pid, tid, comm. */
@@ -122,10 +155,12 @@ void st_mem_for(struct st_mem *m, const struct st_call *c) ST_HIDDEN;
 int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n) ST_HIDDEN;
 
 /* ---- msghdr.c ---- */
-void st_json_msghdr(struct st_json *j, const struct st_mem *m, const struct msghdr *msg) ST_HIDDEN;
+unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
+				  const struct msghdr *msg, struct st_msginfo *mi) ST_HIDDEN;
 void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
 		 unsigned long long *total) ST_HIDDEN;
-void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent) ST_HIDDEN;
+void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
+		  struct st_msginfo *mi) ST_HIDDEN;
 
 /* ---- sendfile.c ---- */
 void st_json_infd(struct st_json *j, int in_fd) ST_HIDDEN;

@@ -66,32 +66,47 @@ static ssize_t st_next_sendfile(int out, int in, off_t *off, size_t count)
 	return syscall(SYS_sendfile, out, in, off, count);
 }
 
-static void st_json_flags(struct st_json *j, int flags)
+static void st_json_flags(struct st_call *c, int flags)
 {
-	st_json_key(j, "flags");
-	st_json_msg_flags(j, (unsigned int)flags);
-	st_json_key(j, "flags_raw");
-	st_json_int(j, flags);
+	c->flags = flags;
+	c->has_flags = 1;
+	st_json_key(&c->j, "flags");
+	st_json_msg_flags(&c->j, (unsigned int)flags);
+	st_json_key(&c->j, "flags_raw");
+	st_json_int(&c->j, flags);
 }
 
-static ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+static void st_call_len(struct st_call *c, unsigned long long len)
+{
+	c->len = len;
+	st_json_key(&c->j, "len");
+	st_json_uint(&c->j, len);
+}
+
+/*
+ * The tracers are inlined into the exported functions, so that
+ * __builtin_return_address(0) in them is the program's call site.
+ */
+#define ST_TRACER static inline __attribute__((always_inline))
+#define ST_SITE	  __builtin_return_address(0)
+
+ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 {
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "send", fd, ST_ANY_FD))
+	if (!st_call_begin(&c, ST_CALL_SEND, fd, ST_ANY_FD, ST_SITE))
 		return st_next_send(fd, buf, len, flags);
 	r = st_next_send(fd, buf, len, flags);
 	st_call_end(&c, r);
-	st_json_key(&c.j, "len");
-	st_json_uint(&c.j, len);
-	st_json_flags(&c.j, flags);
+	st_call_len(&c, len);
+	st_json_flags(&c, flags);
 	st_call_emit(&c);
 	return r;
 }
 
-static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
-			 socklen_t tolen)
+ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
+			    const struct sockaddr *to, socklen_t tolen)
 {
 	struct sockaddr_storage ss;
 	struct st_mem m;
@@ -99,17 +114,17 @@ static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags, const s
 	socklen_t n = tolen;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "sendto", fd, ST_ANY_FD))
+	if (!st_call_begin(&c, ST_CALL_SENDTO, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendto(fd, buf, len, flags, to, tolen);
 	r = st_next_sendto(fd, buf, len, flags, to, tolen);
 	st_call_end(&c, r);
 	st_mem_for(&m, &c);
-	st_json_key(&c.j, "len");
-	st_json_uint(&c.j, len);
-	st_json_flags(&c.j, flags);
+	st_call_len(&c, len);
+	st_json_flags(&c, flags);
 	st_json_key(&c.j, "addr");
 	if (n > sizeof(ss))
 		n = sizeof(ss);
+	c.has_dest = to != NULL && tolen != 0;
 	if (to && tolen && st_mem_copy(&m, &ss, to, n) == 0)
 		st_json_sockaddr(&c.j, (struct sockaddr *)&ss, n);
 	else
@@ -120,62 +135,63 @@ static ssize_t st_sendto(int fd, const void *buf, size_t len, int flags, const s
 	return r;
 }
 
-static ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
+ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	struct st_mem m;
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "sendmsg", fd, ST_ANY_FD))
+	if (!st_call_begin(&c, ST_CALL_SENDMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmsg(fd, msg, flags);
 	r = st_next_sendmsg(fd, msg, flags);
 	st_call_end(&c, r);
 	st_mem_for(&m, &c);
-	st_json_flags(&c.j, flags);
-	st_json_msghdr(&c.j, &m, msg);
+	st_json_flags(&c, flags);
+	c.len = st_json_msghdr(&c.j, &m, msg, &c.msg);
+	c.has_dest = c.msg.has_name;
 	st_call_emit(&c);
 	return r;
 }
 
-static int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	struct st_call c;
 	int r;
 
-	if (!st_call_begin(&c, "sendmmsg", fd, ST_ANY_FD))
+	if (!st_call_begin(&c, ST_CALL_SENDMMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmmsg(fd, vec, vlen, flags);
 	r = st_next_sendmmsg(fd, vec, vlen, flags);
 	st_call_end(&c, r);
-	st_json_flags(&c.j, flags);
-	st_json_mmsg(&c.j, vec, vlen, r);
+	st_json_flags(&c, flags);
+	st_json_mmsg(&c.j, vec, vlen, r, &c.msg);
+	c.has_dest = 1; /* per message; the datagram rules look at each call's result */
 	st_call_emit(&c);
 	return r;
 }
 
-static ssize_t st_write(int fd, const void *buf, size_t len)
+ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len)
 {
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "write", fd, ST_SOCKET_FD))
+	if (!st_call_begin(&c, ST_CALL_WRITE, fd, ST_SOCKET_FD, ST_SITE))
 		return st_real.write ? st_real.write(fd, buf, len)
 				     : syscall(SYS_write, fd, buf, len);
 	r = st_raw_write(fd, buf, len);
 	st_call_end(&c, r);
-	st_json_key(&c.j, "len");
-	st_json_uint(&c.j, len);
+	st_call_len(&c, len);
 	st_call_emit(&c);
 	return r;
 }
 
-static ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
+ST_TRACER ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
 {
 	unsigned long long total;
 	struct st_mem m;
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "writev", fd, ST_SOCKET_FD))
+	if (!st_call_begin(&c, ST_CALL_WRITEV, fd, ST_SOCKET_FD, ST_SITE))
 		return st_next_writev(fd, iov, cnt);
 	r = st_next_writev(fd, iov, cnt);
 	st_call_end(&c, r);
@@ -183,8 +199,7 @@ static ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
 	st_json_key(&c.j, "iov");
 	if (cnt > 0) {
 		st_json_iov(&c.j, &m, iov, cnt, &total);
-		st_json_key(&c.j, "len");
-		st_json_uint(&c.j, total);
+		st_call_len(&c, total);
 	} else {
 		st_json_null(&c.j);
 	}
@@ -217,16 +232,15 @@ static void st_json_sendfile(struct st_call *c, int in, const void *off, size_t 
 			st_json_bool(&c->j, 1);
 		}
 	}
-	st_json_key(&c->j, "len");
-	st_json_uint(&c->j, count);
+	st_call_len(c, count);
 }
 
-static ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
+ST_TRACER ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
 {
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "sendfile", out, ST_SOCKET_FD))
+	if (!st_call_begin(&c, ST_CALL_SENDFILE, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile(out, in, off, count);
 	r = st_next_sendfile(out, in, off, count);
 	st_call_end(&c, r);
@@ -235,12 +249,12 @@ static ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
 	return r;
 }
 
-static ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
+ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	struct st_call c;
 	ssize_t r;
 
-	if (!st_call_begin(&c, "sendfile64", out, ST_SOCKET_FD))
+	if (!st_call_begin(&c, ST_CALL_SENDFILE64, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile64(out, in, off, count);
 	r = st_next_sendfile64(out, in, off, count);
 	st_call_end(&c, r);

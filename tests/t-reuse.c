@@ -1,4 +1,5 @@
-/* t-reuse.c: an fd number that libc closed (fclose) and that was reused never shows the old socket. */
+/* t-reuse.c: an fd number that libc closed (fclose) and that was reused never shows the old socket.
+ */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -80,11 +81,12 @@ void th_check(void)
 	ev = th_find("send", 4, 0);
 	TH_NULL(ev, "sock");
 	TH_STR(ev, "errno", "ENOTSOCK");
-	TH_OK(th_find("write", 5, 0) == NULL, "a write to the reused number (a file) is not traced");
+	TH_OK(th_find("write", 5, 0) == NULL,
+	      "a write to the reused number (a file) is not traced");
 	ev = th_find("send", 6, 0);
 	TH_OK(c >= 0, "connected unix socket at fd %d", c);
 	TH_STR(ev, "sock.family", "AF_UNIX");
 	TH_OK(ev && json_string_value(th_get(ev, "sock.peer")) &&
-		      strstr(json_string_value(th_get(ev, "sock.peer")), "/tmp/st-reuse-"),
+		  strstr(json_string_value(th_get(ev, "sock.peer")), "/tmp/st-reuse-"),
 	      "the new peer path, not the old socket's");
 }

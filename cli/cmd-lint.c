@@ -1,0 +1,329 @@
+/* cmd-lint.c: `sendtrace lint`: findings grouped by rule and call site, with counts and times. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "rules.h"
+
+struct group {
+	const struct st_rule *rule;
+	char *site;  /* "obj+0xoff", the backtrace's top frames, or the address */
+	char *where; /* one example: call and socket */
+	unsigned long count;
+	long long first, last;
+	json_t *pids;
+};
+
+struct groups {
+	struct group *v;
+	size_t n, cap;
+};
+
+static int sev_rank(const char *name)
+{
+	return !strcmp(name, "error")	  ? ST_SEV_ERROR
+	       : !strcmp(name, "warning") ? ST_SEV_WARNING
+					  : ST_SEV_INFO;
+}
+
+/* Where the call came from: the backtrace when the event has one, else the site. */
+static char *site_of(json_t *ev)
+{
+	json_t *bt = json_object_get(ev, "bt"), *site = json_object_get(ev, "site"), *f;
+	char buf[1024] = "";
+	size_t i, n = 0;
+
+	if (json_is_array(bt) && json_array_size(bt) > 0) {
+		json_array_foreach (bt, i, f) {
+			const char *fn = json_string_value(json_object_get(f, "fn"));
+			const char *obj = json_string_value(json_object_get(f, "obj"));
+			const char *off = json_string_value(json_object_get(f, "off"));
+
+			if (i == 3)
+				break;
+			n +=
+			    (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s%s%s%s", i ? " < " : "",
+					     fn	   ? fn
+					     : obj ? obj
+						   : "?",
+					     fn ? "" : "+",
+					     fn	   ? ""
+					     : off ? off
+						   : "",
+					     "");
+			if (n >= sizeof(buf))
+				break;
+		}
+		return strdup(buf);
+	}
+	if (json_is_object(site)) {
+		const char *obj = json_string_value(json_object_get(site, "obj"));
+		const char *off = json_string_value(json_object_get(site, "off"));
+		const char *ip = json_string_value(json_object_get(site, "ip"));
+
+		if (obj && off)
+			snprintf(buf, sizeof(buf), "%s+%s", obj, off);
+		else
+			snprintf(buf, sizeof(buf), "%s", ip ? ip : "?");
+		return strdup(buf);
+	}
+	return strdup("(unknown site)");
+}
+
+static char *where_of(json_t *ev)
+{
+	json_t *sock = json_object_get(ev, "sock");
+	const char *call = json_string_value(json_object_get(ev, "call"));
+	const char *fam = json_string_value(json_object_get(sock, "family"));
+	const char *type = json_string_value(json_object_get(sock, "type"));
+	const char *peer = json_string_value(json_object_get(sock, "peer"));
+	const char *err = json_string_value(json_object_get(ev, "errno"));
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s on %s %s%s%s%s%s", call ? call : "?",
+		 fam ? fam : "non-socket", type ? type : "", peer && *peer ? " to " : "",
+		 peer && *peer ? peer : "", err ? " -> " : "", err ? err : "");
+	return strdup(buf);
+}
+
+static void add(struct groups *g, json_t *ev, json_t *finding)
+{
+	const struct st_rule *rule =
+	    st_rule_by_id(json_string_value(json_object_get(finding, "id")));
+	long long ts = json_integer_value(json_object_get(ev, "ts"));
+	json_int_t pid = json_integer_value(json_object_get(ev, "pid"));
+	char *site;
+	size_t i;
+
+	if (!rule)
+		return; /* a rule of a newer sendtrace: skip rather than guess */
+	site = site_of(ev);
+	for (i = 0; i < g->n; i++) {
+		struct group *x = &g->v[i];
+
+		if (x->rule == rule && !strcmp(x->site, site)) {
+			free(site);
+			x->count++;
+			if (ts < x->first)
+				x->first = ts;
+			if (ts > x->last)
+				x->last = ts;
+			if (json_array_size(x->pids) < 16) {
+				size_t k;
+				json_t *p;
+				int seen = 0;
+
+				json_array_foreach (x->pids, k, p)
+					seen |= json_integer_value(p) == pid;
+				if (!seen)
+					json_array_append_new(x->pids, json_integer(pid));
+			}
+			return;
+		}
+	}
+	if (g->n == g->cap) {
+		g->cap = g->cap ? 2 * g->cap : 16;
+		g->v = realloc(g->v, g->cap * sizeof(*g->v));
+		if (!g->v) {
+			cli_error("out of memory");
+			exit(EXIT_TROUBLE);
+		}
+	}
+	g->v[g->n].rule = rule;
+	g->v[g->n].site = site;
+	g->v[g->n].where = where_of(ev);
+	g->v[g->n].count = 1;
+	g->v[g->n].first = g->v[g->n].last = ts;
+	g->v[g->n].pids = json_array();
+	json_array_append_new(g->v[g->n].pids, json_integer(pid));
+	g->n++;
+}
+
+static int by_severity(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->rule->severity != y->rule->severity)
+		return (int)y->rule->severity - (int)x->rule->severity;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	if (strcmp(x->rule->id, y->rule->id))
+		return strcmp(x->rule->id, y->rule->id);
+	return strcmp(x->site, y->site);
+}
+
+static void fmt_ts(char *buf, size_t n, long long ts)
+{
+	time_t sec = (time_t)(ts / 1000000000);
+	struct tm tm;
+	size_t l;
+
+	localtime_r(&sec, &tm);
+	l = strftime(buf, n, "%H:%M:%S", &tm);
+	snprintf(buf + l, n - l, ".%06lld", (ts % 1000000000) / 1000);
+}
+
+static void print_text(struct groups *g)
+{
+	unsigned long by[3] = {0, 0, 0};
+	size_t i;
+
+	for (i = 0; i < g->n; i++) {
+		struct group *x = &g->v[i];
+		char first[32], last[32];
+
+		fmt_ts(first, sizeof(first), x->first);
+		fmt_ts(last, sizeof(last), x->last);
+		by[x->rule->severity] += x->count;
+		printf("%s: %s: %s\n", st_severity_name(x->rule->severity), x->rule->id,
+		       x->rule->msg);
+		printf("  at %s  (%s)\n", x->site, x->where);
+		printf("  %lu time%s, first %s, last %s\n", x->count, x->count == 1 ? "" : "s",
+		       first, last);
+		printf("  why: %s\n  fix: %s\n  see: %s\n\n", x->rule->why, x->rule->fix,
+		       x->rule->man);
+	}
+	printf("%lu finding%s (%lu error, %lu warning, %lu info) in %zu group%s\n",
+	       by[0] + by[1] + by[2], by[0] + by[1] + by[2] == 1 ? "" : "s", by[ST_SEV_ERROR],
+	       by[ST_SEV_WARNING], by[ST_SEV_INFO], g->n, g->n == 1 ? "" : "s");
+}
+
+static void print_json(struct groups *g)
+{
+	json_t *out = json_array();
+	size_t i;
+	char *s;
+
+	for (i = 0; i < g->n; i++) {
+		struct group *x = &g->v[i];
+
+		json_array_append_new(
+		    out, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:O, s:s, s:s}", "id",
+				   x->rule->id, "severity", st_severity_name(x->rule->severity),
+				   "msg", x->rule->msg, "site", x->site, "example", x->where,
+				   "count", (json_int_t)x->count, "first_ts", (json_int_t)x->first,
+				   "last_ts", (json_int_t)x->last, "pids", x->pids, "fix",
+				   x->rule->fix, "man", x->rule->man));
+	}
+	s = json_dumps(out, JSON_INDENT(2));
+	puts(s ? s : "[]");
+	free(s);
+	json_decref(out);
+}
+
+static void print_rules(void)
+{
+	int i;
+
+	for (i = 0; i < ST_R_COUNT; i++)
+		printf("%-26s %-7s %s\n", st_rules[i].id, st_severity_name(st_rules[i].severity),
+		       st_rules[i].msg);
+}
+
+static int cmd_lint_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"fail-on", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+	    {"rules", no_argument, NULL, 'r'},	       {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+	};
+	struct groups g = {NULL, 0, 0};
+	int c, i, json = 0, trouble = 0, fail_rank = ST_SEV_INFO, fail = 0;
+	unsigned long bad = 0;
+	size_t k;
+
+	while ((c = getopt_long(argc, argv, "+f:jrhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (!strcmp(optarg, "info") || !strcmp(optarg, "warning") ||
+			    !strcmp(optarg, "error")) {
+				fail_rank = sev_rank(optarg);
+			} else if (!strcmp(optarg, "never")) {
+				fail_rank = ST_SEV_ERROR + 1;
+			} else {
+				cli_error(
+				    "lint: --fail-on takes info, warning, error or never, not '%s'",
+				    optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'r':
+			print_rules();
+			return EXIT_OK;
+		case 'h':
+			cli_usage(&cmd_lint_entry, stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("sendtrace %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			cli_usage(&cmd_lint_entry, stderr);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("lint: no trace file given (use - for standard input)");
+		return EXIT_TROUBLE;
+	}
+	for (i = optind; i < argc; i++) {
+		struct ev_reader r;
+		json_t *ev;
+
+		if (ev_open(&r, argv[i]) != 0) {
+			trouble = 1;
+			continue;
+		}
+		while ((ev = ev_next(&r))) {
+			json_t *lint = json_object_get(ev, "lint"), *f;
+			size_t n;
+
+			json_array_foreach (lint, n, f)
+				add(&g, ev, f);
+			json_decref(ev);
+		}
+		if (r.bad)
+			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
+				  r.bad == 1 ? "" : "s");
+		bad += r.bad;
+		ev_close(&r);
+	}
+	if (g.n)
+		qsort(g.v, g.n, sizeof(*g.v), by_severity);
+	if (json)
+		print_json(&g);
+	else
+		print_text(&g);
+	for (k = 0; k < g.n; k++) {
+		fail |= (int)g.v[k].rule->severity >= fail_rank;
+		free(g.v[k].site);
+		free(g.v[k].where);
+		json_decref(g.v[k].pids);
+	}
+	free(g.v);
+	if (trouble || bad)
+		return EXIT_TROUBLE;
+	return fail ? EXIT_FINDINGS : EXIT_OK;
+}
+
+const struct cmd_entry cmd_lint_entry = {
+    .name = "lint",
+    .usage = "[--fail-on=LEVEL] [--json] [--rules] FILE...",
+    .summary = "Group the flag-misuse findings recorded in the trace FILEs by rule and\n"
+	       "call site (the backtrace when events have one), with counts, first and\n"
+	       "last time, why it matters and the fix. Rules: docs/lint.md.\n"
+	       "Exit status: 0 no findings at or above LEVEL, 1 findings, 2 trouble.\n"
+	       "\n"
+	       "  -f, --fail-on=LEVEL  info (default), warning, error, or never\n"
+	       "  -j, --json           machine-readable groups\n"
+	       "  -r, --rules          list the rule catalogue\n"
+	       "  -h, --help           this help\n"
+	       "  -V, --version        the version\n",
+    .exec = cmd_lint_exec,
+};

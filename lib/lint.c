@@ -1,0 +1,318 @@
+/* lint.c: checks each traced call against the rule catalogue and records findings with their call
+ * site. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "rules.h"
+#include "st.h"
+
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY 60
+#endif
+
+#define F_OOB	       0x1
+#define F_PEEK	       0x2
+#define F_DONTROUTE    0x4
+#define F_CTRUNC       0x8
+#define F_TRUNC	       0x20
+#define F_EOR	       0x80
+#define F_WAITALL      0x100
+#define F_CONFIRM      0x800
+#define F_ERRQUEUE     0x2000
+#define F_NOSIGNAL     0x4000
+#define F_MORE	       0x8000
+#define F_WAITFORONE   0x10000
+#define F_ZEROCOPY     0x4000000
+#define F_FASTOPEN     0x20000000
+#define F_CMSG_CLOEXEC 0x40000000
+#define F_RECV_ONLY                                                                                \
+	(F_PEEK | F_CTRUNC | F_TRUNC | F_WAITALL | F_ERRQUEUE | F_WAITFORONE | F_CMSG_CLOEXEC)
+
+/*
+ * Call sites, by return address. A site's module and offset are looked up
+ * once (from /proc/self/maps: plain reads, no loader lock, so safe in a
+ * signal handler) and the per-site rules (sigpipe) fire once. The table is
+ * lock-free: a slot is claimed with a compare-and-swap on its address.
+ */
+#define ST_SITES 1024
+
+struct st_site {
+	uintptr_t ip;
+	int state;	  /* 0 empty, 1 being filled, 2 ready */
+	unsigned checked; /* per-site rules already decided here */
+	size_t objlen;
+	uintptr_t off;
+	char obj[256];
+};
+
+static struct st_site st_sites[ST_SITES];
+static int st_sites_full_warned;
+
+/* The mapping of /proc/self/maps that holds ip: its path and ip's file offset. */
+static void st_site_resolve(struct st_site *s)
+{
+	char buf[4096], line[600];
+	size_t ll = 0;
+	ssize_t n, i;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	s->objlen = 0;
+	s->off = s->ip;
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			unsigned long lo = 0, hi = 0, off = 0;
+			const char *p, *path;
+
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			/* lo-hi perms off dev inode path */
+			p = line;
+			for (; *p && *p != '-'; p++)
+				lo = lo * 16 +
+				     (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
+			for (p++; *p && *p != ' '; p++)
+				hi = hi * 16 +
+				     (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
+			if (s->ip < lo || s->ip >= hi)
+				continue;
+			p += 6; /* " rwxp " */
+			for (; *p && *p != ' '; p++)
+				off = off * 16 +
+				      (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
+			path = strchr(p, '/');
+			if (!path)
+				path = strchr(p, '[');
+			s->off = s->ip - lo + off;
+			if (path) {
+				s->objlen = strlen(path);
+				if (s->objlen > sizeof(s->obj))
+					s->objlen = sizeof(s->obj);
+				memcpy(s->obj, path, s->objlen);
+			}
+			close(fd);
+			return;
+		}
+	}
+	close(fd);
+}
+
+static struct st_site *st_site_get(void *ip)
+{
+	uintptr_t key = (uintptr_t)ip;
+	unsigned h = (unsigned)((key >> 4) ^ (key >> 14)) % ST_SITES, i;
+
+	for (i = 0; i < ST_SITES; i++) {
+		struct st_site *s = &st_sites[(h + i) % ST_SITES];
+		uintptr_t cur = __atomic_load_n(&s->ip, __ATOMIC_ACQUIRE), zero = 0;
+
+		if (cur == key)
+			return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+		if (cur)
+			continue;
+		if (!__atomic_compare_exchange_n(&s->ip, &zero, key, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			if (zero == key)
+				return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+			continue;
+		}
+		__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);
+		st_site_resolve(s);
+		__atomic_store_n(&s->state, 2, __ATOMIC_RELEASE);
+		return s;
+	}
+	if (!__atomic_exchange_n(&st_sites_full_warned, 1, __ATOMIC_RELAXED))
+		st_warn("more than 1024 call sites with findings; ",
+			"later ones are recorded without module and offset", "");
+	return NULL;
+}
+
+/* Has this per-site rule been decided at s? Marks it so. */
+static int st_site_once(struct st_site *s, enum st_rule_id r)
+{
+	unsigned bit = 1u << r;
+
+	return s && (__atomic_fetch_or(&s->checked, bit, __ATOMIC_ACQ_REL) & bit);
+}
+
+/* SIGPIPE would kill the process: default disposition, not blocked in this thread. */
+static int st_sigpipe_fatal(void)
+{
+	struct sigaction sa;
+	sigset_t cur;
+	int saved = errno, fatal;
+
+	fatal = sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL &&
+		pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 && !sigismember(&cur, SIGPIPE);
+	errno = saved;
+	return fatal;
+}
+
+static int st_zerocopy_on(int fd)
+{
+	int on = 0, saved = errno;
+	socklen_t len = sizeof(on);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &on, &len) != 0)
+		on = 0;
+	errno = saved;
+	return on;
+}
+
+struct st_findings {
+	unsigned long long hit; /* bit per rule */
+};
+
+static void st_hit(struct st_findings *f, enum st_rule_id r)
+{
+	f->hit |= 1ull << r;
+}
+
+static int st_is_inet(int family)
+{
+	return family == AF_INET || family == AF_INET6;
+}
+
+static int st_stream(int type)
+{
+	return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
+
+static void st_check_flags(const struct st_call *c, struct st_findings *f)
+{
+	const struct st_sockinfo *si = &c->sock;
+	unsigned fl = (unsigned)c->flags;
+
+	if (!c->has_flags)
+		return;
+	if (st_msg_flags_unknown(fl))
+		st_hit(f, ST_R_UNKNOWN_BITS);
+	if (fl & F_RECV_ONLY)
+		st_hit(f, ST_R_RECV_FLAG);
+	if (!si->is_sock)
+		return;
+	if ((fl & F_CONFIRM) &&
+	    !(st_is_inet(si->family) && (si->type == SOCK_DGRAM || si->type == SOCK_RAW)))
+		st_hit(f, ST_R_CONFIRM);
+	if ((fl & F_EOR) &&
+	    (si->type == SOCK_DGRAM || (si->family == AF_UNIX && si->type == SOCK_STREAM)))
+		st_hit(f, ST_R_EOR);
+	if ((fl & F_OOB) &&
+	    (si->type == SOCK_DGRAM || si->type == SOCK_SEQPACKET || si->type == SOCK_RAW))
+		st_hit(f, ST_R_OOB);
+	if ((fl & F_DONTROUTE) && si->family == AF_UNIX)
+		st_hit(f, ST_R_DONTROUTE);
+	if ((fl & F_MORE) && si->family == AF_UNIX)
+		st_hit(f, ST_R_MORE);
+	if ((fl & F_ZEROCOPY) && !st_zerocopy_on(c->fd))
+		st_hit(f, ST_R_ZEROCOPY);
+	if (fl & F_FASTOPEN) {
+		if (!(st_is_inet(si->family) && si->type == SOCK_STREAM &&
+		      si->proto == IPPROTO_TCP))
+			st_hit(f, ST_R_FASTOPEN_NOT_TCP);
+		else if (si->connected || (c->failed && c->saved_errno == EISCONN))
+			st_hit(f, ST_R_FASTOPEN_CONNECTED);
+	}
+}
+
+static void st_check_socket(const struct st_call *c, struct st_findings *f, struct st_site *site)
+{
+	const struct st_sockinfo *si = &c->sock;
+	int err = c->failed ? c->saved_errno : 0;
+
+	if (!si->is_sock)
+		return;
+	if (st_stream(si->type)) {
+		if (c->has_dest && (si->connected || err == EISCONN))
+			st_hit(f, ST_R_DEST_CONNECTED);
+		if (!c->failed && (unsigned long long)c->ret < c->len &&
+		    c->kind != ST_CALL_SENDMMSG)
+			st_hit(f, ST_R_SHORT_WRITE);
+		/* Once per call site: decide there, the first time. */
+		if ((!c->has_flags || !(c->flags & F_NOSIGNAL)) && site &&
+		    !st_site_once(site, ST_R_SIGPIPE) && st_sigpipe_fatal())
+			st_hit(f, ST_R_SIGPIPE);
+	}
+	if (si->type == SOCK_DGRAM) {
+		if (!c->has_dest && (!si->connected || err == EDESTADDRREQ) &&
+		    c->kind != ST_CALL_SENDMMSG)
+			st_hit(f, ST_R_UNCONNECTED_DGRAM);
+		if (err == EMSGSIZE)
+			st_hit(f, ST_R_DGRAM_TOO_LARGE);
+	}
+	if ((c->msg.rights || c->msg.creds) && si->family != AF_UNIX)
+		st_hit(f, ST_R_SCM_NOT_UNIX);
+}
+
+static void st_check_msg(const struct st_call *c, struct st_findings *f)
+{
+	if (!c->msg.present)
+		return;
+	if (c->msg.msg_flags)
+		st_hit(f, ST_R_MSG_FLAGS);
+	if (c->msg.malformed)
+		st_hit(f, ST_R_CMSG_MALFORMED);
+	else if (c->msg.misaligned)
+		st_hit(f, ST_R_CMSG_ALIGN);
+}
+
+int st_lint(struct st_call *c)
+{
+	struct st_findings f = {0};
+	struct st_site *site = NULL;
+	int i, n = 0;
+
+	/* The site is needed up front only by the per-site rule. */
+	if (c->sock.is_sock && st_stream(c->sock.type) &&
+	    (!c->has_flags || !(c->flags & F_NOSIGNAL)))
+		site = st_site_get(c->site);
+	st_check_flags(c, &f);
+	st_check_socket(c, &f, site);
+	st_check_msg(c, &f);
+	if (!f.hit)
+		return 0;
+	if (!site)
+		site = st_site_get(c->site);
+	st_json_key(&c->j, "lint");
+	st_json_arr(&c->j);
+	for (i = 0; i < ST_R_COUNT; i++) {
+		if (!(f.hit & (1ull << i)))
+			continue;
+		st_json_obj(&c->j);
+		st_json_key(&c->j, "id");
+		st_json_cstr(&c->j, st_rules[i].id);
+		st_json_key(&c->j, "severity");
+		st_json_cstr(&c->j, st_severity_name(st_rules[i].severity));
+		st_json_key(&c->j, "msg");
+		st_json_cstr(&c->j, st_rules[i].msg);
+		st_json_obj_end(&c->j);
+		n++;
+	}
+	st_json_arr_end(&c->j);
+	st_json_key(&c->j, "site");
+	st_json_obj(&c->j);
+	st_json_key(&c->j, "ip");
+	st_json_hexnum(&c->j, (uintptr_t)c->site);
+	if (site && site->objlen) {
+		st_json_key(&c->j, "obj");
+		st_json_str(&c->j, site->obj, site->objlen);
+		st_json_key(&c->j, "off");
+		st_json_hexnum(&c->j, site->off);
+	}
+	st_json_obj_end(&c->j);
+	return n;
+}
