@@ -66,6 +66,21 @@ static void *drainer(void *arg)
 	return NULL;
 }
 
+static void *worker(void *arg);
+
+/* The send loop under 20 frames of the program's own, for backtrace cost. */
+__attribute__((noinline)) static void *deep(int depth)
+{
+	void *r;
+
+	if (depth > 0) {
+		r = deep(depth - 1);
+		__asm__ volatile("" ::: "memory");
+		return r;
+	}
+	return worker((void *)"send");
+}
+
 /* Each thread runs the loop on its own sockets; the traced call is counted. */
 static void *worker(void *arg)
 {
@@ -73,8 +88,9 @@ static void *worker(void *arg)
 	long i;
 	int a, b, sp[2];
 
-	(void)arg;
-	if (!strcmp(workload, "send")) {
+	if (!arg && !strcmp(workload, "senddeep"))
+		return deep(20);
+	if (!strcmp(workload, "send") || arg) {
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 		for (i = 0; i < iters; i++) {
 			send(sp[0], buf, 64, 0);
@@ -175,7 +191,7 @@ int main(int argc, char **argv)
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: bench WORKLOAD THREADS ITERATIONS\n"
-				"workloads: send sendto sendmsg write writev sendfile\n");
+				"workloads: send senddeep sendto sendmsg write writev sendfile\n");
 		return 2;
 	}
 	workload = argv[1];

@@ -12,7 +12,7 @@ CALLS="send,sendto,sendmsg,sendmmsg,write,writev,sendfile,sendfile64"
 # Iterations per workload: enough to dwarf start-up, short enough to repeat.
 iters() {
 	case $1 in
-	send) echo 40000 ;; sendto | sendmsg) echo 20000 ;; write | writev) echo 10000 ;;
+	send | senddeep) echo 40000 ;; sendto | sendmsg) echo 20000 ;; write | writev) echo 10000 ;;
 	sendfile) echo 40 ;;
 	esac
 }
@@ -20,7 +20,7 @@ iters() {
 # full = backtraces and payload capture: recorded once those features exist.
 full_env() {
 	if strings "$LIB" | grep -q SENDTRACE_BACKTRACE; then
-		echo "SENDTRACE_BACKTRACE=16 SENDTRACE_PAYLOAD=64"
+		echo "SENDTRACE_BACKTRACE=16"
 	fi
 }
 
@@ -43,11 +43,13 @@ have_strace=1
 command -v strace >/dev/null || { have_strace=0; modes=${modes/ strace/}; }
 
 echo "sendtrace benchmark: $(nproc) cpus, $REPS repeats, median ns per loop iteration"
-echo "(each iteration is one traced call plus its receive; sendfile is 1 MiB)"
+echo "(each iteration is one traced call plus its receive; sendfile is 1 MiB;"
+echo " senddeep is send under 20 more frames; full = backtraces of 16 frames)"
 printf '%-9s %3s %10s %10s %10s %10s %9s %9s %10s\n' workload thr untraced traced full strace \
 	traced/un strace/tr added_ns
-for w in send sendto sendmsg write writev sendfile; do
+for w in send senddeep sendto sendmsg write writev sendfile; do
 	for t in 1 2 8; do
+		[ "$w" = senddeep ] && [ "$t" != 1 ] && continue # the same loop, for backtrace depth
 		n=$(iters "$w")
 		[ "$t" = 8 ] && n=$((n / 4 > 0 ? n / 4 : 1))
 		declare -A res=()

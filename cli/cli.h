@@ -43,5 +43,10 @@ void ev_close(struct ev_reader *r);
 
 /* ---- format.c: one event as one readable line ---- */
 void fmt_event(FILE *out, json_t *ev);
+/* The event's backtrace, one indented line per frame. */
+void fmt_bt(FILE *out, json_t *ev);
+
+/* ---- symbols.c ---- */
+const char *sym_file_line(const char *obj, const char *off_hex);
 
 #endif

@@ -132,26 +132,40 @@ static unsigned long count_events(const char *path, unsigned long *procs)
 static int cmd_run_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},
-	    {"all-fds", no_argument, NULL, 'a'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},	 {"all-fds", no_argument, NULL, 'a'},
+	    {"backtrace", optional_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
 	};
 	const char *output = "sendtrace.jsonl";
 	char lib[PATH_MAX], preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 2], cwd[PATH_MAX];
 	const char *old;
+	char frames[8] = "";
 	int c, all_fds = 0, status, fd;
 	unsigned long calls, procs;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "+o:ahV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:ak::hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
 			break;
 		case 'a':
 			all_fds = 1;
+			break;
+		case 'k':
+			if (optarg) {
+				char *end;
+				long n = strtol(optarg, &end, 10);
+
+				if (*end || n < 0 || n > 64) {
+					cli_error("run: --backtrace takes 0 to 64 frames, not '%s'",
+						  optarg);
+					return EXIT_TROUBLE;
+				}
+				snprintf(frames, sizeof(frames), "%ld", n);
+			} else {
+				snprintf(frames, sizeof(frames), "16");
+			}
 			break;
 		case 'h':
 			cli_usage(&cmd_run_entry, stdout);
@@ -212,6 +226,8 @@ static int cmd_run_exec(int argc, char **argv)
 		setenv("SENDTRACE_OUTPUT", abs_out, 1);
 		if (all_fds)
 			setenv("SENDTRACE_FDS", "all", 1);
+		if (frames[0])
+			setenv("SENDTRACE_BACKTRACE", frames, 1);
 		execvp(argv[optind], argv + optind);
 		cli_error("cannot run %s: %s", argv[optind], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
@@ -240,7 +256,7 @@ static int cmd_run_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_run_entry = {
     .name = "run",
-    .usage = "[-o FILE] [--all-fds] [--] PROGRAM [ARGS...]",
+    .usage = "[-o FILE] [--all-fds] [-k|--backtrace[=N]] [--] PROGRAM [ARGS...]",
     .summary = "Run PROGRAM with libsendtrace.so preloaded and record every send-family\n"
 	       "call it makes. The program's exit status is passed through (128+N when\n"
 	       "killed by signal N); where the trace went is said on stderr.\n"
@@ -249,6 +265,8 @@ const struct cmd_entry cmd_run_entry = {
 	       "                     %p in FILE gives one file per process) [SENDTRACE_OUTPUT]\n"
 	       "  -a, --all-fds      trace write/writev/sendfile on every fd, not only\n"
 	       "                     sockets [SENDTRACE_FDS=all]\n"
+	       "  -k, --backtrace[=N] record N call-site frames per event (16 with -k)\n"
+	       "                     [SENDTRACE_BACKTRACE=N]\n"
 	       "  -h, --help         this help\n"
 	       "  -V, --version      the version\n",
     .exec = cmd_run_exec,

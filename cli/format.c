@@ -309,3 +309,26 @@ void fmt_event(FILE *out, json_t *ev)
 		fprintf(out, " %s", kind);
 	fputc('\n', out);
 }
+
+void fmt_bt(FILE *out, json_t *ev)
+{
+	json_t *bt = json_object_get(ev, "bt"), *f;
+	size_t i;
+
+	json_array_foreach (bt, i, f) {
+		const char *fn = str(f, "fn"), *fn_off = str(f, "fn_off");
+		const char *obj = str(f, "obj"), *off = str(f, "off"), *ip = str(f, "ip");
+		const char *where = sym_file_line(obj, off);
+
+		fprintf(out, "    #%-2zu %s", i, fn ? fn : "??");
+		if (fn && fn_off)
+			fprintf(out, "+%s", fn_off);
+		if (obj)
+			fprintf(out, " (%s+%s)", obj, off ? off : "?");
+		else if (ip)
+			fprintf(out, " (%s)", ip);
+		if (where)
+			fprintf(out, " %s", where);
+		fputc('\n', out);
+	}
+}

@@ -152,6 +152,8 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
 	st_json_sock(&c->j, c->fd, c->have_sb ? &c->sb : NULL, &c->sock);
+	if (st_config.backtrace)
+		st_json_bt(&c->j, st_config.backtrace, c->level);
 }
 
 void st_call_emit(struct st_call *c)

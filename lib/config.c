@@ -121,9 +121,28 @@ static void st_load_lint(void)
 	}
 }
 
+static void st_load_backtrace(void)
+{
+	const char *v = getenv("SENDTRACE_BACKTRACE");
+	char *end;
+	long n;
+
+	st_config.backtrace = 0;
+	if (!v || !v[0])
+		return;
+	n = strtol(v, &end, 10);
+	if (*end || n < 0 || n > 64) {
+		st_warn("SENDTRACE_BACKTRACE='", v,
+			"' is not valid (accepts a number of frames from 0 to 64); using 0");
+		return;
+	}
+	st_config.backtrace = (int)n;
+}
+
 void st_config_load(void)
 {
 	st_load_output();
 	st_load_fds();
 	st_load_lint();
+	st_load_backtrace();
 }

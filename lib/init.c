@@ -103,6 +103,8 @@ void st_ensure_init(void)
 	st_bind();
 	st_pid = getpid();
 	st_config_load();
+	if (st_config.backtrace)
+		st_bt_init();
 	pthread_atfork(NULL, NULL, st_after_fork_child);
 	if (st_sink_open()) {
 		st_ready = 1;

@@ -56,59 +56,9 @@ struct st_site {
 static struct st_site st_sites[ST_SITES];
 static int st_sites_full_warned;
 
-/* The mapping of /proc/self/maps that holds ip: its path and ip's file offset. */
 static void st_site_resolve(struct st_site *s)
 {
-	char buf[4096], line[600];
-	size_t ll = 0;
-	ssize_t n, i;
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-
-	s->objlen = 0;
-	s->off = s->ip;
-	if (fd < 0)
-		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (i = 0; i < n; i++) {
-			unsigned long lo = 0, hi = 0, off = 0;
-			const char *p, *path;
-
-			if (buf[i] != '\n') {
-				if (ll < sizeof(line) - 1)
-					line[ll++] = buf[i];
-				continue;
-			}
-			line[ll] = '\0';
-			ll = 0;
-			/* lo-hi perms off dev inode path */
-			p = line;
-			for (; *p && *p != '-'; p++)
-				lo = lo * 16 +
-				     (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
-			for (p++; *p && *p != ' '; p++)
-				hi = hi * 16 +
-				     (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
-			if (s->ip < lo || s->ip >= hi)
-				continue;
-			p += 6; /* " rwxp " */
-			for (; *p && *p != ' '; p++)
-				off = off * 16 +
-				      (unsigned long)(*p <= '9' ? *p - '0' : (*p | 32) - 'a' + 10);
-			path = strchr(p, '/');
-			if (!path)
-				path = strchr(p, '[');
-			s->off = s->ip - lo + off;
-			if (path) {
-				s->objlen = strlen(path);
-				if (s->objlen > sizeof(s->obj))
-					s->objlen = sizeof(s->obj);
-				memcpy(s->obj, path, s->objlen);
-			}
-			close(fd);
-			return;
-		}
-	}
-	close(fd);
+	s->objlen = st_addr_module(s->ip, s->obj, sizeof(s->obj), &s->off);
 }
 
 static struct st_site *st_site_get(void *ip)

@@ -38,6 +38,7 @@ struct st_config {
 	enum st_fds fds;
 	int lint;      /* SENDTRACE_LINT: check calls against the rules */
 	int only_lint; /* SENDTRACE_ONLY=lint: keep only events with findings */
+	int backtrace; /* SENDTRACE_BACKTRACE: frames per event, 0 for none */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -120,6 +121,14 @@ struct st_call {
 
 int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
 		  void *site) ST_HIDDEN;
+/* ---- addr.c: module and offset of an address ---- */
+size_t st_addr_module(uintptr_t ip, char *obj, size_t cap, uintptr_t *off) ST_HIDDEN;
+int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi) ST_HIDDEN;
+
+/* ---- backtrace.c ---- */
+void st_bt_init(void) ST_HIDDEN;
+void st_json_bt(struct st_json *j, int max, int level) ST_HIDDEN;
+
 /* ---- lint.c ---- */
 int st_lint(struct st_call *c) ST_HIDDEN;
 void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;

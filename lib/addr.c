@@ -1,0 +1,150 @@
+/* addr.c: which module an address lies in, and where, read from /proc/self/maps without the loader
+ * lock. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "st.h"
+
+/*
+ * dladdr() and dl_iterate_phdr() take the dynamic loader's lock, which a
+ * signal handler that interrupted dlopen() would wait for forever. The
+ * kernel's view of the mappings needs only open and read, and sees modules
+ * loaded later with dlopen() too.
+ */
+struct st_mapping {
+	uintptr_t lo, hi, foff;
+	const char *path; /* NULL for anonymous mappings */
+	size_t pathlen;
+};
+
+static const char *st_hex(const char *p, uintptr_t *v)
+{
+	uintptr_t x = 0;
+
+	for (;; p++) {
+		char c = *p;
+
+		if (c >= '0' && c <= '9')
+			x = x * 16 + (uintptr_t)(c - '0');
+		else if ((c | 32) >= 'a' && (c | 32) <= 'f')
+			x = x * 16 + (uintptr_t)((c | 32) - 'a' + 10);
+		else
+			break;
+	}
+	*v = x;
+	return p;
+}
+
+/* Calls fn for each mapping until it returns non-zero. */
+static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg)
+{
+	char buf[4096], line[700];
+	size_t ll = 0;
+	ssize_t n, i;
+	int fd, saved = errno;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n; i++) {
+			struct st_mapping m;
+			const char *p;
+
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			ll = 0;
+			/* lo-hi perms offset dev inode path */
+			p = st_hex(line, &m.lo);
+			p = st_hex(p + 1, &m.hi);
+			p = strchr(p + 1, ' ');
+			if (!p)
+				continue;
+			st_hex(p + 1, &m.foff);
+			m.path = strchr(p, '/');
+			if (!m.path)
+				m.path = strchr(p, '[');
+			m.pathlen = m.path ? strlen(m.path) : 0;
+			if (fn(&m, arg))
+				goto done;
+		}
+	}
+done:
+	close(fd);
+	errno = saved;
+}
+
+struct st_find {
+	uintptr_t ip;
+	char *obj;
+	size_t cap, len;
+	uintptr_t off;
+	int found;
+};
+
+static int st_find_one(const struct st_mapping *m, void *arg)
+{
+	struct st_find *f = arg;
+
+	if (f->ip < m->lo || f->ip >= m->hi)
+		return 0;
+	f->found = 1;
+	f->off = f->ip - m->lo + m->foff;
+	f->len = m->pathlen < f->cap ? m->pathlen : f->cap;
+	if (f->len)
+		memcpy(f->obj, m->path, f->len);
+	return 1;
+}
+
+size_t st_addr_module(uintptr_t ip, char *obj, size_t cap, uintptr_t *off)
+{
+	struct st_find f = {ip, obj, cap, 0, ip, 0};
+
+	st_maps_each(st_find_one, &f);
+	*off = f.off;
+	return f.found ? f.len : 0;
+}
+
+struct st_extent {
+	const char *obj;
+	size_t len;
+	uintptr_t lo, hi;
+};
+
+static int st_extent_one(const struct st_mapping *m, void *arg)
+{
+	struct st_extent *e = arg;
+
+	if (m->pathlen != e->len || memcmp(m->path, e->obj, e->len))
+		return 0;
+	if (!e->lo || m->lo < e->lo)
+		e->lo = m->lo;
+	if (m->hi > e->hi)
+		e->hi = m->hi;
+	return 0;
+}
+
+/* The address range of every mapping of the module that holds ip. */
+int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi)
+{
+	char obj[512];
+	uintptr_t off;
+	struct st_extent e = {obj, 0, 0, 0};
+
+	e.len = st_addr_module(ip, obj, sizeof(obj), &off);
+	*lo = *hi = 0;
+	if (!e.len)
+		return -1;
+	st_maps_each(st_extent_one, &e);
+	*lo = e.lo;
+	*hi = e.hi;
+	return 0;
+}

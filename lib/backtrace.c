@@ -1,0 +1,256 @@
+/* backtrace.c: call-site backtraces with libunwind's local unwinder, symbolized once per address.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "st.h"
+
+/*
+ * Our own frames (the wrapper, the encoder) lie in our module's mappings and
+ * are skipped, so the first frame is the program's call site.
+ */
+static uintptr_t st_self_lo, st_self_hi;
+
+/*
+ * Each address is symbolized once: module and offset from /proc/self/maps,
+ * function and offset from libunwind (it reads the ELF symbol tables, no
+ * loader lock). A repeated call site then costs only the unwind itself.
+ * Lock-free: a slot is claimed by compare-and-swap on its address.
+ */
+#define ST_FRAMES 4096
+
+struct st_frame {
+	uintptr_t ip;
+	int state; /* 1 being filled, 2 ready */
+	unsigned short objlen, fnlen;
+	uintptr_t off, fn_off;
+	char obj[192];
+	char fn[96];
+	unsigned short textlen;
+	char text[640]; /* the frame's JSON object, encoded once */
+};
+
+static struct st_frame st_frames[ST_FRAMES];
+
+static void st_json_frame_fields(struct st_json *j, uintptr_t ip, const struct st_frame *f)
+{
+	st_json_obj(j);
+	st_json_key(j, "ip");
+	st_json_hexnum(j, ip);
+	if (f && f->objlen) {
+		st_json_key(j, "obj");
+		st_json_str(j, f->obj, f->objlen);
+		st_json_key(j, "off");
+		st_json_hexnum(j, f->off);
+	}
+	if (f && f->fnlen) {
+		st_json_key(j, "fn");
+		st_json_str(j, f->fn, f->fnlen);
+		st_json_key(j, "fn_off");
+		st_json_hexnum(j, f->fn_off);
+	}
+	st_json_obj_end(j);
+}
+
+/* The text is what every later event copies: no formatting per frame. */
+static void st_frame_encode(struct st_frame *f)
+{
+	struct st_json w;
+
+	st_json_init(&w, f->text, sizeof(f->text));
+	st_json_frame_fields(&w, f->ip, f);
+	f->textlen = w.overflow ? 0 : (unsigned short)st_json_len(&w);
+}
+
+/* unw_context_t and unw_cursor_t are about 1 KiB each: too big for a sigaltstack. */
+static ST_TLS unw_context_t st_uc[ST_NEST_MAX];
+static ST_TLS unw_cursor_t st_cur[ST_NEST_MAX];
+
+/*
+ * libunwind opens a pipe (for validating addresses) the first time it
+ * unwinds. Left alone it would take the lowest free fds, 3 and 4, and the
+ * program's own fds would all come one number later than untraced. So the
+ * first unwind happens here, with the low free numbers briefly occupied,
+ * and the pipe lands up high where our trace fd lives.
+ */
+#define ST_PARK_BELOW 990
+
+static void st_bt_first_unwind(void)
+{
+	unsigned char parked[ST_PARK_BELOW / 8 + 1] = {0};
+	unw_context_t *uc = &st_uc[0];
+	unw_cursor_t *cur = &st_cur[0];
+	int fd, ph = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	for (fd = 0; ph >= 0 && fd < ST_PARK_BELOW; fd++) {
+		if (fd == ph || fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (dup2(ph, fd) == fd)
+			parked[fd / 8] |= (unsigned char)(1u << (fd % 8));
+	}
+	/* Per-thread caches are the ones libunwind documents as signal-safe. */
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
+		void *ips[8];
+		int steps = 0;
+
+		while (unw_step(cur) > 0 && ++steps < 64)
+			;
+		(void)unw_backtrace(ips, 8);
+	}
+	for (fd = 0; fd < ST_PARK_BELOW; fd++)
+		if (parked[fd / 8] & (1u << (fd % 8)))
+			close(fd);
+	if (ph >= 0)
+		close(ph);
+}
+
+void st_bt_init(void)
+{
+	int saved = errno;
+
+	st_addr_range((uintptr_t)&st_bt_init, &st_self_lo, &st_self_hi);
+	st_bt_first_unwind();
+	errno = saved;
+}
+
+static struct st_frame *st_frame_get(uintptr_t ip, unw_cursor_t *cur)
+{
+	unsigned h = (unsigned)((ip >> 3) ^ (ip >> 17)) % ST_FRAMES, i;
+
+	for (i = 0; i < 16; i++) {
+		struct st_frame *f = &st_frames[(h + i) % ST_FRAMES];
+		uintptr_t seen = __atomic_load_n(&f->ip, __ATOMIC_ACQUIRE), zero = 0;
+
+		if (seen == ip)
+			return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
+		if (seen)
+			continue;
+		if (!__atomic_compare_exchange_n(&f->ip, &zero, ip, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			if (zero == ip)
+				return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
+			continue;
+		}
+		__atomic_store_n(&f->state, 1, __ATOMIC_RELEASE);
+		f->objlen = (unsigned short)st_addr_module(ip, f->obj, sizeof(f->obj), &f->off);
+		{
+			unw_word_t off = 0;
+			int r;
+
+			f->fn[0] = '\0';
+			r = unw_get_proc_name(cur, f->fn, sizeof(f->fn), &off);
+			if ((r == 0 || r == -UNW_ENOMEM) && f->fn[0]) {
+				f->fn[sizeof(f->fn) - 1] = '\0';
+				f->fnlen = (unsigned short)strlen(f->fn);
+				f->fn_off = (uintptr_t)off;
+			}
+		}
+		st_frame_encode(f);
+		__atomic_store_n(&f->state, 2, __ATOMIC_RELEASE);
+		return f;
+	}
+	return NULL; /* neighbourhood full: the frame is shown by address only */
+}
+
+static void st_json_frame(struct st_json *j, uintptr_t ip, const struct st_frame *f)
+{
+	if (f && f->textlen)
+		st_json_raw(j, f->text, f->textlen);
+	else
+		st_json_frame_fields(j, ip, f);
+}
+
+/* A frame already symbolized, or NULL. */
+static struct st_frame *st_frame_cached(uintptr_t ip)
+{
+	unsigned h = (unsigned)((ip >> 3) ^ (ip >> 17)) % ST_FRAMES, i;
+
+	for (i = 0; i < 16; i++) {
+		struct st_frame *f = &st_frames[(h + i) % ST_FRAMES];
+		uintptr_t seen = __atomic_load_n(&f->ip, __ATOMIC_ACQUIRE);
+
+		if (seen == ip)
+			return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
+		if (!seen)
+			return NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The common case, a call site seen before: unw_backtrace() walks with
+ * libunwind's trace cache (much cheaper than stepping a cursor), and every
+ * frame is already symbolized. Returns 0 when a frame is new, and the
+ * caller takes the slow path that symbolizes it.
+ */
+#define ST_BT_MAX 64
+static ST_TLS void *st_ips[ST_NEST_MAX][ST_BT_MAX + 16];
+
+static int st_json_bt_fast(struct st_json *j, int max, int level)
+{
+	void **ips = st_ips[level];
+	int n = unw_backtrace(ips, max + 16), i, first = -1, shown = 0;
+
+	for (i = 0; i < n; i++) {
+		uintptr_t ip = (uintptr_t)ips[i];
+
+		if (first < 0 && ip >= st_self_lo && ip < st_self_hi)
+			continue;
+		if (first < 0)
+			first = i;
+		if (i - first >= max)
+			break;
+		if (!st_frame_cached(ip))
+			return 0;
+	}
+	if (first < 0)
+		return 0;
+	st_json_key(j, "bt");
+	st_json_arr(j);
+	for (i = first; i < n && shown < max && st_json_room(j) >= 512; i++, shown++)
+		st_json_frame(j, (uintptr_t)ips[i], st_frame_cached((uintptr_t)ips[i]));
+	st_json_arr_end(j);
+	return 1;
+}
+
+void st_json_bt(struct st_json *j, int max, int level)
+{
+	unw_context_t *uc = &st_uc[level];
+	unw_cursor_t *cur = &st_cur[level];
+	int saved = errno, shown = 0, steps = 0, ours = 1;
+
+	if (st_json_bt_fast(j, max, level)) {
+		errno = saved;
+		return;
+	}
+	st_json_key(j, "bt");
+	st_json_arr(j);
+	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
+		do {
+			unw_word_t ip = 0;
+
+			if (++steps > max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 || !ip)
+				break;
+			if (ours) {
+				if (ip >= st_self_lo && ip < st_self_hi)
+					continue; /* still in the tracer */
+				ours = 0;
+			}
+			if (st_json_room(j) < 512)
+				break;
+			st_json_frame(j, (uintptr_t)ip, st_frame_get((uintptr_t)ip, cur));
+			if (++shown >= max)
+				break;
+		} while (unw_step(cur) > 0);
+	}
+	st_json_arr_end(j);
+	errno = saved;
+}
