@@ -3,6 +3,8 @@
 set -u
 LIB=$1
 DUR=${BENCH_DAEMON_SECONDS:-5}
+REPS=${BENCH_DAEMON_REPEATS:-3}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/st-daemons.XXXXXX")
 cleanup() {
 	[ -n "${npid:-}" ] && kill "$npid" 2>/dev/null
@@ -16,7 +18,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 echo
-echo "daemons: requests per second, untraced vs traced (${DUR}s each, loopback)"
+echo "daemons: requests per second, untraced vs traced (median of $REPS interleaved ${DUR}s runs, loopback)"
 
 if command -v nginx >/dev/null && command -v wrk >/dev/null; then
 	port=$(free_port)
@@ -51,8 +53,14 @@ CONF
 		wait "$npid" 2>/dev/null
 		npid=
 	}
-	a=$(nginx_rps X=1)
-	b=$(nginx_rps SENDTRACE_OUTPUT="$TMP/nginx.%p.jsonl" LD_PRELOAD="$LIB")
+	a="" b=""
+	for _ in $(seq "$REPS"); do # interleaved: the machine's drift hits both
+		rm -f "$TMP"/nginx.*.jsonl
+		a+="$(nginx_rps X=1) "
+		b+="$(nginx_rps SENDTRACE_OUTPUT="$TMP/nginx.%p.jsonl" LD_PRELOAD="$LIB") "
+	done
+	a=$(median $a)
+	b=$(median $b)
 	ev=$(cat "$TMP"/nginx.*.jsonl 2>/dev/null | grep -c '"call":"sendfile' || true)
 	awk -v a="$a" -v b="$b" -v ev="$ev" 'BEGIN { printf "nginx sendfile 64KiB: untraced %.0f rps, traced %.0f rps (%.1f%%), %d sendfile events\n", a, b, (a > 0 ? 100 * b / a : 0), ev }'
 	[ -n "${BENCH_KEEP:-}" ] && cp "$TMP"/nginx.*.jsonl /tmp/
@@ -74,8 +82,14 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 		wait "$rpid" 2>/dev/null
 		rpid=
 	}
-	a=$(redis_rps X=1)
-	b=$(redis_rps SENDTRACE_OUTPUT="$TMP/redis.jsonl" LD_PRELOAD="$LIB")
+	a="" b=""
+	for _ in $(seq "$REPS"); do
+		rm -f "$TMP/redis.jsonl"
+		a+="$(redis_rps X=1) "
+		b+="$(redis_rps SENDTRACE_OUTPUT="$TMP/redis.jsonl" LD_PRELOAD="$LIB") "
+	done
+	a=$(median $a)
+	b=$(median $b)
 	ev=$(grep -c '"event":"call"' "$TMP/redis.jsonl" 2>/dev/null || true)
 	awk -v a="$a" -v b="$b" -v ev="$ev" 'BEGIN { printf "redis set/get: untraced %.0f rps, traced %.0f rps (%.1f%%), %d call events\n", a, b, (a > 0 ? 100 * b / a : 0), ev }'
 else
