@@ -192,31 +192,34 @@ static struct st_frame *st_frame_cached(uintptr_t ip)
  * caller takes the slow path that symbolizes it.
  */
 #define ST_BT_MAX 64
-static ST_TLS void *st_ips[ST_NEST_MAX][ST_BT_MAX + 16];
+#define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
+static ST_TLS void *st_ips[ST_NEST_MAX][ST_BT_MAX + ST_BT_OURS];
+static ST_TLS struct st_frame *st_hit[ST_NEST_MAX][ST_BT_MAX];
 
 static int st_json_bt_fast(struct st_json *j, int max, int level)
 {
 	void **ips = st_ips[level];
-	int n = unw_backtrace(ips, max + 16), i, first = -1, shown = 0;
+	struct st_frame **hit = st_hit[level];
+	int n = unw_backtrace(ips, max + ST_BT_OURS), i, first = -1, shown = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && shown < max; i++) {
 		uintptr_t ip = (uintptr_t)ips[i];
 
 		if (first < 0 && ip >= st_self_lo && ip < st_self_hi)
 			continue;
 		if (first < 0)
 			first = i;
-		if (i - first >= max)
-			break;
-		if (!st_frame_cached(ip))
-			return 0;
+		hit[shown] = st_frame_cached(ip);
+		if (!hit[shown])
+			return 0; /* a new address: the slow path symbolizes it */
+		shown++;
 	}
 	if (first < 0)
 		return 0;
 	st_json_key(j, "bt");
 	st_json_arr(j);
-	for (i = first; i < n && shown < max && st_json_room(j) >= 512; i++, shown++)
-		st_json_frame(j, (uintptr_t)ips[i], st_frame_cached((uintptr_t)ips[i]));
+	for (i = 0; i < shown && st_json_room(j) >= 512; i++)
+		st_json_frame(j, (uintptr_t)ips[first + i], hit[i]);
 	st_json_arr_end(j);
 	return 1;
 }
