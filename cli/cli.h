@@ -21,6 +21,8 @@ struct cmd_entry {
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_lint_entry;
+extern const struct cmd_entry cmd_stats_entry;
+extern const struct cmd_entry cmd_env_entry;
 
 void cli_usage(const struct cmd_entry *cmd, FILE *out);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -33,6 +35,9 @@ struct ev_reader {
 	unsigned long bad; /* lines skipped, each with a warning */
 	char *buf;
 	size_t cap;
+	size_t len;	  /* of the last line returned, in buf, without its newline */
+	int follow;	  /* at the end, wait for more instead of stopping */
+	long long offset; /* bytes consumed, for follow */
 };
 
 /* 0 on success; on failure the error has been printed. */
@@ -40,11 +45,65 @@ int ev_open(struct ev_reader *r, const char *path);
 /* The next valid event (caller json_decref()s it), or NULL at the end. */
 json_t *ev_next(struct ev_reader *r);
 void ev_close(struct ev_reader *r);
+int ev_blank(const char *s, size_t n);
+/* Parse one line as an event (NULL and *why set when it is not one). */
+json_t *ev_parse(const char *line, size_t n, const char **why);
 
 /* ---- format.c: one event as one readable line ---- */
+enum fmt_time { FMT_TIME_ABS, FMT_TIME_REL, FMT_TIME_DELTA };
+struct fmt_opts {
+	enum fmt_time time;
+	int color;
+	long long first_ts, prev_ts;
+};
 void fmt_event(FILE *out, json_t *ev);
+void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o);
 /* The event's backtrace, one indented line per frame. */
 void fmt_bt(FILE *out, json_t *ev);
+
+/* ---- filter.c: --pid, --call, --peer, ... for show and stats ---- */
+enum {
+	FILTER_PID = 1000,
+	FILTER_TID,
+	FILTER_CALL,
+	FILTER_FD,
+	FILTER_FLAG,
+	FILTER_ERRORS,
+	FILTER_LINT,
+	FILTER_PEER,
+	FILTER_SINCE,
+	FILTER_UNTIL,
+};
+#define FILTER_OPTIONS                                                                             \
+	{"pid", required_argument, NULL, FILTER_PID},                                              \
+	    {"tid", required_argument, NULL, FILTER_TID},                                          \
+	    {"call", required_argument, NULL, FILTER_CALL},                                        \
+	    {"fd", required_argument, NULL, FILTER_FD},                                            \
+	    {"flag", required_argument, NULL, FILTER_FLAG},                                        \
+	    {"errors", no_argument, NULL, FILTER_ERRORS},                                          \
+	    {"lint", no_argument, NULL, FILTER_LINT},                                              \
+	    {"peer", required_argument, NULL, FILTER_PEER},                                        \
+	    {"since", required_argument, NULL, FILTER_SINCE},                                      \
+	{                                                                                          \
+		"until", required_argument, NULL, FILTER_UNTIL                                     \
+	}
+
+struct filter {
+	long long pid, tid, fd;
+	int has_fd, errors, lint;
+	const char *calls, *flag, *peer;
+	long long since, until, first_ts;
+	int has_since, has_until, since_rel, until_rel, have_first;
+};
+
+int filter_option(struct filter *f, int opt, const char *arg);
+void filter_first_ts(struct filter *f, long long ts);
+int filter_match(const struct filter *f, json_t *ev);
+const char *filter_help(void);
+
+/* ---- follow.c ---- */
+int follow_file(const char *path, const struct filter *f, void (*emit)(json_t *, void *),
+		void *arg);
 
 /* ---- symbols.c ---- */
 const char *sym_file_line(const char *obj, const char *off_hex);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "run.h"
 
 #define LIBNAME "libsendtrace.so"
 
@@ -129,68 +130,161 @@ static unsigned long count_events(const char *path, unsigned long *procs)
 	return calls;
 }
 
+/*
+ * The options of run and env, each mapping onto one environment variable of
+ * the library, so that a program started elsewhere (systemd, a container)
+ * can be traced exactly as run would trace it.
+ */
+static const struct option run_opts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"per-process", no_argument, NULL, 'F'},
+    {"all-fds", no_argument, NULL, 'a'},
+    {"backtrace", optional_argument, NULL, 'k'},
+    {"calls", required_argument, NULL, 'e'},
+    {"payload", required_argument, NULL, 's'},
+    {"no-lint", no_argument, NULL, 'L'},
+    {"only-lint", no_argument, NULL, 'O'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {"systemd", no_argument, NULL, 'S'},
+    {"shell", no_argument, NULL, 'X'},
+    {NULL, 0, NULL, 0},
+};
+
+static int num_opt(const char *name, const char *arg, long max, char *out, size_t n)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (*end || end == arg || v < 0 || v > max) {
+		cli_error("%s takes a number from 0 to %ld, not '%s'", name, max, arg);
+		return -1;
+	}
+	snprintf(out, n, "%ld", v);
+	return 0;
+}
+
+/* Returns -1 on a bad option (said), 1 for --help/--version (done), 0 to go on. */
+int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self)
+{
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->output = "sendtrace.jsonl";
+	while ((c = getopt_long(argc, argv, "+o:Fak::e:s:hV", run_opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'F':
+			o->per_process = 1;
+			break;
+		case 'a':
+			o->all_fds = 1;
+			break;
+		case 'k':
+			if (num_opt("--backtrace", optarg ? optarg : "16", 64, o->frames,
+				    sizeof(o->frames)))
+				return -1;
+			break;
+		case 'e':
+			o->calls = optarg;
+			break;
+		case 's':
+			if (num_opt("--payload", optarg, 1024, o->payload, sizeof(o->payload)))
+				return -1;
+			break;
+		case 'L':
+			o->no_lint = 1;
+			break;
+		case 'O':
+			o->only_lint = 1;
+			break;
+		case 'S':
+			o->style = 1;
+			break;
+		case 'X':
+			o->style = 2;
+			break;
+		case 'h':
+			cli_usage(self, stdout);
+			return 1;
+		case 'V':
+			printf("sendtrace %s\n", PACKAGE_VERSION);
+			return 1;
+		default:
+			cli_usage(self, stderr);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The variables, in a fixed order, through put(name, value). */
+int run_environ(const struct run_opts *o, char *abs_out, size_t n,
+		void (*put)(const char *, const char *, void *), void *arg)
+{
+	char lib[PATH_MAX], cwd[PATH_MAX];
+
+	if (find_library(lib, sizeof(lib)) != 0) {
+		cli_error("cannot find %s (looked for %s; set SENDTRACE_LIBRARY)", LIBNAME, lib);
+		return -1;
+	}
+	if (o->output[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(abs_out, n, "%s/%s%s", cwd, o->output, o->per_process ? ".%p" : "");
+	else
+		snprintf(abs_out, n, "%s%s", o->output, o->per_process ? ".%p" : "");
+	put("LD_PRELOAD", lib, arg);
+	put("SENDTRACE_OUTPUT", abs_out, arg);
+	if (o->all_fds)
+		put("SENDTRACE_FDS", "all", arg);
+	if (o->frames[0])
+		put("SENDTRACE_BACKTRACE", o->frames, arg);
+	if (o->calls)
+		put("SENDTRACE_CALLS", o->calls, arg);
+	if (o->payload[0])
+		put("SENDTRACE_PAYLOAD", o->payload, arg);
+	if (o->no_lint)
+		put("SENDTRACE_LINT", "off", arg);
+	if (o->only_lint)
+		put("SENDTRACE_ONLY", "lint", arg);
+	return 0;
+}
+
+struct envlist {
+	char *kv[16];
+	int n;
+};
+
+static void collect(const char *k, const char *v, void *arg)
+{
+	struct envlist *e = arg;
+	size_t n = strlen(k) + strlen(v) + 2;
+
+	if (e->n < 16 && (e->kv[e->n] = malloc(n)))
+		snprintf(e->kv[e->n++], n, "%s=%s", k, v);
+}
+
 static int cmd_run_exec(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"output", required_argument, NULL, 'o'},	 {"all-fds", no_argument, NULL, 'a'},
-	    {"backtrace", optional_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},	 {NULL, 0, NULL, 0},
-	};
-	const char *output = "sendtrace.jsonl";
-	char lib[PATH_MAX], preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 2], cwd[PATH_MAX];
+	struct run_opts o;
+	struct envlist env = {{NULL}, 0};
+	char preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 8];
 	const char *old;
-	char frames[8] = "";
-	int c, all_fds = 0, status, fd;
+	int status, fd, r, k;
 	unsigned long calls, procs;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "+o:ak::hV", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			output = optarg;
-			break;
-		case 'a':
-			all_fds = 1;
-			break;
-		case 'k':
-			if (optarg) {
-				char *end;
-				long n = strtol(optarg, &end, 10);
-
-				if (*end || n < 0 || n > 64) {
-					cli_error("run: --backtrace takes 0 to 64 frames, not '%s'",
-						  optarg);
-					return EXIT_TROUBLE;
-				}
-				snprintf(frames, sizeof(frames), "%ld", n);
-			} else {
-				snprintf(frames, sizeof(frames), "16");
-			}
-			break;
-		case 'h':
-			cli_usage(&cmd_run_entry, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("sendtrace %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
-		default:
-			cli_usage(&cmd_run_entry, stderr);
-			return EXIT_TROUBLE;
-		}
-	}
+	r = run_parse(argc, argv, &o, &cmd_run_entry);
+	if (r)
+		return r > 0 ? EXIT_OK : EXIT_TROUBLE;
 	if (optind >= argc) {
 		cli_error("run: no program given");
 		cli_usage(&cmd_run_entry, stderr);
 		return EXIT_TROUBLE;
 	}
-	if (find_library(lib, sizeof(lib)) != 0) {
-		cli_error("cannot find %s (looked for %s; set SENDTRACE_LIBRARY)", LIBNAME, lib);
+	if (run_environ(&o, abs_out, sizeof(abs_out), collect, &env) != 0)
 		return EXIT_TROUBLE;
-	}
-	if (output[0] != '/' && getcwd(cwd, sizeof(cwd)))
-		snprintf(abs_out, sizeof(abs_out), "%s/%s", cwd, output);
-	else
-		snprintf(abs_out, sizeof(abs_out), "%s", output);
 	/*
 	 * One fresh file per run; with %p the library makes one per process.
 	 * Replaced, not truncated: a program of an earlier run may still have
@@ -210,11 +304,12 @@ static int cmd_run_exec(int argc, char **argv)
 	}
 	check_traceable(argv[optind]);
 
+	/* Ours first, then whatever the user preloads already. */
 	old = getenv("LD_PRELOAD");
 	if (old && old[0])
-		snprintf(preload, sizeof(preload), "%s:%s", lib, old);
+		snprintf(preload, sizeof(preload), "%s:%s", env.kv[0] + strlen("LD_PRELOAD="), old);
 	else
-		snprintf(preload, sizeof(preload), "%s", lib);
+		snprintf(preload, sizeof(preload), "%s", env.kv[0] + strlen("LD_PRELOAD="));
 
 	pid = fork();
 	if (pid < 0) {
@@ -222,12 +317,9 @@ static int cmd_run_exec(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	if (pid == 0) {
+		for (k = 1; k < env.n; k++)
+			putenv(env.kv[k]);
 		setenv("LD_PRELOAD", preload, 1);
-		setenv("SENDTRACE_OUTPUT", abs_out, 1);
-		if (all_fds)
-			setenv("SENDTRACE_FDS", "all", 1);
-		if (frames[0])
-			setenv("SENDTRACE_BACKTRACE", frames, 1);
 		execvp(argv[optind], argv + optind);
 		cli_error("cannot run %s: %s", argv[optind], strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
@@ -256,18 +348,11 @@ static int cmd_run_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_run_entry = {
     .name = "run",
-    .usage = "[-o FILE] [--all-fds] [-k|--backtrace[=N]] [--] PROGRAM [ARGS...]",
+    .usage = "[OPTIONS] [--] PROGRAM [ARGS...]",
     .summary = "Run PROGRAM with libsendtrace.so preloaded and record every send-family\n"
 	       "call it makes. The program's exit status is passed through (128+N when\n"
 	       "killed by signal N); where the trace went is said on stderr.\n"
-	       "\n"
-	       "  -o, --output FILE  trace file (default ./sendtrace.jsonl, truncated first;\n"
-	       "                     %p in FILE gives one file per process) [SENDTRACE_OUTPUT]\n"
-	       "  -a, --all-fds      trace write/writev/sendfile on every fd, not only\n"
-	       "                     sockets [SENDTRACE_FDS=all]\n"
-	       "  -k, --backtrace[=N] record N call-site frames per event (16 with -k)\n"
-	       "                     [SENDTRACE_BACKTRACE=N]\n"
-	       "  -h, --help         this help\n"
+	       "\n" RUN_OPTIONS_HELP "  -h, --help         this help\n"
 	       "  -V, --version      the version\n",
     .exec = cmd_run_exec,
 };

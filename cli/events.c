@@ -45,7 +45,7 @@ static void ev_skip(struct ev_reader *r, const char *why, const char *detail)
 		cli_error("%s: more bad lines; only the count is reported from here", r->path);
 }
 
-static int ev_blank(const char *s, size_t n)
+int ev_blank(const char *s, size_t n)
 {
 	size_t i;
 
@@ -70,6 +70,7 @@ json_t *ev_next(struct ev_reader *r)
 			n--;
 		if (ev_blank(r->buf, (size_t)n))
 			continue; /* the library pads its chunks with blank lines */
+		r->len = (size_t)n;
 		ev = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &err);
 		if (!ev) {
 			ev_skip(r, complete ? "not valid JSON" : "truncated last line", err.text);
@@ -98,6 +99,25 @@ json_t *ev_next(struct ev_reader *r)
 		r->bad++;
 	}
 	return NULL;
+}
+
+json_t *ev_parse(const char *line, size_t n, const char **why)
+{
+	json_t *ev = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL), *v;
+
+	*why = NULL;
+	if (!ev) {
+		*why = "not valid JSON";
+		return NULL;
+	}
+	v = json_object_get(ev, "v");
+	if (!json_is_object(ev) || !json_is_integer(v) || json_integer_value(v) != 1 ||
+	    !json_is_string(json_object_get(ev, "event"))) {
+		*why = "not a v1 event";
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
 }
 
 void ev_close(struct ev_reader *r)

@@ -30,9 +30,31 @@ static void fmt_value(FILE *out, json_t *v)
 	}
 }
 
+#define C_CALL "\033[1m"
+#define C_ERR  "\033[31m"
+#define C_LINT "\033[33m"
+#define C_DIM  "\033[2m"
+#define C_OFF  "\033[0m"
+
+static const struct fmt_opts *cur; /* the options of the line being printed */
+
+static const char *col(const char *code)
+{
+	return cur && cur->color ? code : "";
+}
+
 static void fmt_time(FILE *out, json_t *ev)
 {
 	json_int_t ts = json_integer_value(json_object_get(ev, "ts"));
+
+	if (cur && cur->time != FMT_TIME_ABS) {
+		long long base = cur->time == FMT_TIME_REL ? cur->first_ts : cur->prev_ts;
+		long long d = (long long)ts - base;
+
+		fprintf(out, "%s%lld.%06lld", d < 0 ? "-" : "+", (d < 0 ? -d : d) / 1000000000,
+			((d < 0 ? -d : d) % 1000000000) / 1000);
+		return;
+	}
 	time_t sec = (time_t)(ts / 1000000000);
 	struct tm tm;
 	char buf[32];
@@ -242,7 +264,7 @@ static void fmt_call(FILE *out, json_t *ev)
 	json_t *flags = json_object_get(ev, "flags");
 	const char *err = str(ev, "errno");
 
-	fprintf(out, " %s(%lld", call ? call : "?",
+	fprintf(out, " %s%s%s(%lld", col(C_CALL), call ? call : "?", col(C_OFF),
 		(long long)json_integer_value(json_object_get(ev, "fd")));
 	if (json_is_object(sock))
 		fmt_sock(out, sock);
@@ -275,8 +297,25 @@ static void fmt_call(FILE *out, json_t *ev)
 	}
 	fprintf(out, ") = %lld", (long long)json_integer_value(json_object_get(ev, "ret")));
 	if (err)
-		fprintf(out, " %s", err);
+		fprintf(out, " %s%s%s", col(C_ERR), err, col(C_OFF));
 	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
+	if (json_is_string(json_object_get(ev, "payload"))) {
+		char *p = json_dumps(json_object_get(ev, "payload"), JSON_ENCODE_ANY);
+
+		fprintf(out, " %sdata=%s%s%s", col(C_DIM), p ? p : "",
+			json_is_true(json_object_get(ev, "payload_truncated")) ? "..." : "",
+			col(C_OFF));
+		free(p);
+	}
+	if (json_is_array(json_object_get(ev, "lint"))) {
+		json_t *f;
+		size_t i;
+
+		json_array_foreach (json_object_get(ev, "lint"), i, f)
+			fprintf(out, " %s[%s %s]%s", col(C_LINT),
+				json_string_value(json_object_get(f, "severity")),
+				json_string_value(json_object_get(f, "id")), col(C_OFF));
+	}
 }
 
 static void fmt_start(FILE *out, json_t *ev)
@@ -294,8 +333,14 @@ static void fmt_start(FILE *out, json_t *ev)
 
 void fmt_event(FILE *out, json_t *ev)
 {
+	fmt_event_opts(out, ev, NULL);
+}
+
+void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o)
+{
 	const char *kind = str(ev, "event");
 
+	cur = o;
 	fmt_time(out, ev);
 	fmt_who(out, ev);
 	if (!strcmp(kind, "call"))

@@ -191,7 +191,7 @@ static struct st_frame *st_frame_cached(uintptr_t ip)
  * frame is already symbolized. Returns 0 when a frame is new, and the
  * caller takes the slow path that symbolizes it.
  */
-#define ST_BT_MAX 64
+#define ST_BT_MAX  64
 #define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
 static ST_TLS void *st_ips[ST_NEST_MAX][ST_BT_MAX + ST_BT_OURS];
 static ST_TLS struct st_frame *st_hit[ST_NEST_MAX][ST_BT_MAX];

@@ -112,7 +112,8 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	int saved = errno;
 
 	st_ensure_init();
-	if (!st_ready || !st_sink_active() || st_depth >= ST_NEST_MAX)
+	if (!st_ready || !st_sink_active() || st_depth >= ST_NEST_MAX ||
+	    !(st_config.calls & (1u << kind)))
 		goto untraced;
 	c->have_sb = 0;
 	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {

@@ -139,8 +139,68 @@ static void st_load_backtrace(void)
 	st_config.backtrace = (int)n;
 }
 
+#define ST_PAYLOAD_MAX 1024
+
+static void st_load_payload(void)
+{
+	const char *v = getenv("SENDTRACE_PAYLOAD");
+	char *end;
+	long n;
+
+	st_config.payload = 0;
+	if (!v || !v[0])
+		return;
+	n = strtol(v, &end, 10);
+	if (*end || n < 0 || n > ST_PAYLOAD_MAX) {
+		st_warn("SENDTRACE_PAYLOAD='", v,
+			"' is not valid (accepts a number of bytes from 0 to 1024); using 0 (off)");
+		return;
+	}
+	st_config.payload = (int)n;
+}
+
+/* Comma-separated call names; "sendfile" covers sendfile64 too. */
+static void st_load_calls(void)
+{
+	static const char *const names[] = {"send",  "sendto", "sendmsg",  "sendmmsg",
+					    "write", "writev", "sendfile", "sendfile64"};
+	const char *v = getenv("SENDTRACE_CALLS"), *p;
+	unsigned mask = 0;
+	size_t i;
+
+	st_config.calls = ~0u;
+	if (!v || !v[0] || !strcmp(v, "all"))
+		return;
+	for (p = v; *p;) {
+		size_t n = strcspn(p, ",");
+		int found = 0;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+			if (strlen(names[i]) == n && !strncmp(p, names[i], n)) {
+				mask |= 1u << i;
+				if (i == ST_CALL_SENDFILE)
+					mask |= 1u << ST_CALL_SENDFILE64;
+				found = 1;
+			}
+		}
+		if (!found) {
+			st_warn("SENDTRACE_CALLS='", v,
+				"' is not valid (accepts all, or a comma-separated list of send, "
+				"sendto, sendmsg, sendmmsg, write, writev, sendfile, sendfile64); "
+				"tracing all calls");
+			return;
+		}
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	st_config.calls = mask;
+}
+
 void st_config_load(void)
 {
+	st_load_payload();
+	st_load_calls();
 	st_load_output();
 	st_load_fds();
 	st_load_lint();

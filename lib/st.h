@@ -36,9 +36,11 @@ enum st_fds { ST_FDS_SOCKETS, ST_FDS_ALL };
 struct st_config {
 	char output[4096]; /* absolute path template, %p not yet expanded */
 	enum st_fds fds;
-	int lint;      /* SENDTRACE_LINT: check calls against the rules */
-	int only_lint; /* SENDTRACE_ONLY=lint: keep only events with findings */
-	int backtrace; /* SENDTRACE_BACKTRACE: frames per event, 0 for none */
+	int lint;	/* SENDTRACE_LINT: check calls against the rules */
+	int only_lint;	/* SENDTRACE_ONLY=lint: keep only events with findings */
+	int backtrace;	/* SENDTRACE_BACKTRACE: frames per event, 0 for none */
+	int payload;	/* SENDTRACE_PAYLOAD: bytes of data recorded per call */
+	unsigned calls; /* SENDTRACE_CALLS: bit per enum st_callkind traced */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -128,6 +130,10 @@ int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi) ST_HIDDEN;
 /* ---- backtrace.c ---- */
 void st_bt_init(void) ST_HIDDEN;
 void st_json_bt(struct st_json *j, int max, int level) ST_HIDDEN;
+
+/* ---- payload.c: the first bytes sent, opt-in ---- */
+void st_json_payload(struct st_call *c, const void *buf, size_t len) ST_HIDDEN;
+void st_json_payload_iov(struct st_call *c, const struct iovec *iov, size_t cnt) ST_HIDDEN;
 
 /* ---- lint.c ---- */
 int st_lint(struct st_call *c) ST_HIDDEN;

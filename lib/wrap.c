@@ -101,6 +101,7 @@ ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 	st_call_end(&c, r);
 	st_call_len(&c, len);
 	st_json_flags(&c, flags);
+	st_json_payload(&c, buf, len);
 	st_call_emit(&c);
 	return r;
 }
@@ -131,6 +132,7 @@ ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 		st_json_null(&c.j);
 	st_json_key(&c.j, "addrlen");
 	st_json_uint(&c.j, tolen);
+	st_json_payload(&c, buf, len);
 	st_call_emit(&c);
 	return r;
 }
@@ -149,6 +151,8 @@ ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 	st_json_flags(&c, flags);
 	c.len = st_json_msghdr(&c.j, &m, msg, &c.msg);
 	c.has_dest = c.msg.has_name;
+	if (!c.failed && st_config.payload)
+		st_json_payload_iov(&c, msg->msg_iov, msg->msg_iovlen);
 	st_call_emit(&c);
 	return r;
 }
@@ -180,6 +184,7 @@ ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len)
 	r = st_raw_write(fd, buf, len);
 	st_call_end(&c, r);
 	st_call_len(&c, len);
+	st_json_payload(&c, buf, len);
 	st_call_emit(&c);
 	return r;
 }
@@ -205,6 +210,8 @@ ST_TRACER ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
 	}
 	st_json_key(&c.j, "iovcnt");
 	st_json_int(&c.j, cnt);
+	if (!c.failed && st_config.payload && cnt > 0)
+		st_json_payload_iov(&c, iov, (size_t)cnt);
 	st_call_emit(&c);
 	return r;
 }

@@ -5,7 +5,7 @@
 # --help and --version everywhere.
 ok "sendtrace --help exits 0" sh -c '"$0" --help | grep -q "usage: sendtrace"' "$ST"
 ok "sendtrace --version" sh -c '"$0" --version | grep -q "^sendtrace [0-9]"' "$ST"
-for c in run show; do
+for c in run show stats lint env; do
 	ok "sendtrace $c --help" sh -c '"$0" "$1" --help | grep -q "usage: sendtrace $1"' "$ST" "$c"
 	ok "sendtrace $c --version" sh -c '"$0" "$1" --version | grep -q "^sendtrace "' "$ST" "$c"
 done
@@ -83,6 +83,58 @@ eq "an empty file is fine and prints nothing" "$?:$(wc -c <"$T/out")" "0:0"
 head -c 3000 /dev/urandom >"$T/garbage"
 "$ST" show "$T/garbage" >/dev/null 2>&1
 eq "binary garbage exits 2, no crash" "$?" "2"
+
+# run's options, each an environment variable of the library.
+"$ST" run -F -o "$T/pp.jsonl" -- sh -c "$ST_BUILDDIR/examples/echo-pair; $ST_BUILDDIR/examples/echo-pair" >/dev/null 2>&1
+eq "run -F: one file per process (sh and two children)" "$(ls "$T"/pp.jsonl.* | wc -l)" "3"
+"$ST" run -e send,sendto -o "$T/e.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" >/dev/null 2>&1
+eq "run -e send,sendto: only those calls" "$(count "$T/e.jsonl" event=call)" "$(( $(count "$T/e.jsonl" call=send) + $(count "$T/e.jsonl" call=sendto) ))"
+eq "run -e: and some of them" "$(count "$T/e.jsonl" call=send)" "2"
+"$ST" run -s 4 -o "$T/s.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" >/dev/null 2>&1
+eq "run -s 4: four bytes of payload" "$(count "$T/s.jsonl" call=send payload=ping)" "1"
+eq "run -s 4: longer sends marked truncated" "$(count "$T/s.jsonl" call=sendmsg payload=hell payload_truncated=true)" "1"
+"$ST" run -o "$T/n.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" >/dev/null 2>&1
+eq "payload is off by default" "$(count "$T/n.jsonl" payload?)" "0"
+"$ST" run --only-lint -o "$T/ol.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" >/dev/null 2>&1
+eq "run --only-lint: only the write and sendfile that risk SIGPIPE" "$(count "$T/ol.jsonl" event=call)" "$(count "$T/ol.jsonl" event=call lint.0.id=sigpipe-default)"
+eq "run --only-lint: two of them" "$(count "$T/ol.jsonl" event=call)" "2"
+"$ST" run -s 5000 -- true 2>"$T/err"
+eq "run -s out of range exits 2" "$?" "2"
+
+# env: the same variables, for programs started elsewhere.
+"$ST" env -o "$T/env.jsonl" -k -s 16 -e send >"$T/env.out"
+ok "env: LD_PRELOAD names the library" grep -q '^LD_PRELOAD=/.*libsendtrace.so$' "$T/env.out"
+ok "env: the output, absolute" grep -qx "SENDTRACE_OUTPUT=$T/env.jsonl" "$T/env.out"
+ok "env: backtrace, payload, calls" sh -c 'grep -qx SENDTRACE_BACKTRACE=16 "$0" && grep -qx SENDTRACE_PAYLOAD=16 "$0" && grep -qx SENDTRACE_CALLS=send "$0"' "$T/env.out"
+env $(cat "$T/env.out") "$ST_BUILDDIR/examples/echo-pair" >/dev/null
+eq "env's lines trace a program" "$(count "$T/env.jsonl" call=send payload=ping)" "1"
+"$ST" env --systemd -o /var/log/app.%p.jsonl >"$T/unit"
+ok "env --systemd: a [Service] section" grep -qx '\[Service\]' "$T/unit"
+ok "env --systemd: % doubled for systemd" grep -qx 'Environment="SENDTRACE_OUTPUT=/var/log/app.%%p.jsonl"' "$T/unit"
+"$ST" env --shell -o "/tmp/it's.jsonl" >"$T/sh"
+ok "env --shell: quoted for sh" sh -c '. "$0" && [ "$SENDTRACE_OUTPUT" = "/tmp/it'"'"'s.jsonl" ]' "$T/sh"
+
+# show -f follows a file that a traced program is still writing.
+: >"$T/f.jsonl"
+"$ST" show -f "$T/f.jsonl" >"$T/f.out" 2>&1 &
+fpid=$!
+sleep 0.5
+SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
+SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
+sleep 1
+kill -INT $fpid
+wait $fpid
+eq "show -f: every call of both runs, as they came" "$(grep -c 'sendmsg(' "$T/f.out")" "2"
+eq "show -f: and nothing twice" "$(grep -c ' = ' "$T/f.out")" "12"
+
+# A 100 MB line is an error for that line, not a crash.
+{ head -c 100000000 /dev/zero | tr '\0' 'a'; echo; sed -n 3p "$T/ex.jsonl"; } >"$T/huge.jsonl"
+"$ST" show "$T/huge.jsonl" >"$T/out" 2>"$T/err"
+eq "a 100 MB line: exit 2" "$?" "2"
+ok "a 100 MB line: named as line 1" grep -q "huge.jsonl:1: not valid JSON" "$T/err"
+eq "a 100 MB line: the next event still shown" "$(wc -l <"$T/out")" "1"
+"$ST" stats "$T/huge.jsonl" >/dev/null 2>&1
+eq "stats: bad lines exit 2 too" "$?" "2"
 
 # Case directories: fixed input, arguments, expected output and status.
 for dir in "$ST_SRCDIR"/tests/cases/*/; do

@@ -1,0 +1,82 @@
+/* cmd-env.c: `sendtrace env`: the environment that traces a program started elsewhere (systemd,
+ * containers). */
+#include "config.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <string.h>
+
+#include "cli.h"
+#include "run.h"
+
+static void put_plain(const char *k, const char *v, void *arg)
+{
+	(void)arg;
+	printf("%s=%s\n", k, v);
+}
+
+static void put_systemd(const char *k, const char *v, void *arg)
+{
+	(void)arg;
+	/* systemd expands % specifiers: a literal % is written %%. */
+	printf("Environment=\"%s=", k);
+	for (; *v; v++) {
+		if (*v == '%')
+			putchar('%');
+		if (*v == '"' || *v == '\\')
+			putchar('\\');
+		putchar(*v);
+	}
+	printf("\"\n");
+}
+
+static void put_shell(const char *k, const char *v, void *arg)
+{
+	(void)arg;
+	printf("export %s='", k);
+	for (; *v; v++) {
+		if (*v == '\'')
+			fputs("'\\''", stdout);
+		else
+			putchar(*v);
+	}
+	printf("'\n");
+}
+
+static int cmd_env_exec(int argc, char **argv)
+{
+	struct run_opts o;
+	char abs_out[2 * PATH_MAX + 8];
+	int r = run_parse(argc, argv, &o, &cmd_env_entry);
+
+	if (r)
+		return r > 0 ? EXIT_OK : EXIT_TROUBLE;
+	if (optind < argc) {
+		cli_error("env: takes no program (use run for that)");
+		return EXIT_TROUBLE;
+	}
+	if (o.style == 1)
+		puts("[Service]");
+	return run_environ(&o, abs_out, sizeof(abs_out),
+			   o.style == 1	  ? put_systemd
+			   : o.style == 2 ? put_shell
+					  : put_plain,
+			   NULL)
+		   ? EXIT_TROUBLE
+		   : EXIT_OK;
+}
+
+const struct cmd_entry cmd_env_entry = {
+    .name = "env",
+    .usage = "[OPTIONS] [--systemd|--shell]",
+    .summary =
+	"Print the environment that traces a program started elsewhere, with the\n"
+	"same options as run: NAME=VALUE lines (for EnvironmentFile= or\n"
+	"docker --env-file), --systemd for a drop-in's [Service] section, --shell\n"
+	"for export lines. A relative -o is made absolute here.\n"
+	"\n" RUN_OPTIONS_HELP "      --systemd      Environment= lines for a systemd drop-in\n"
+	"      --shell        export lines for sh\n"
+	"  -h, --help         this help\n"
+	"  -V, --version      the version\n",
+    .exec = cmd_env_exec,
+};

@@ -1,0 +1,379 @@
+/* cmd-stats.c: `sendtrace stats`: the send-path answer to strace -c: per call, per peer,
+ * histograms. */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define NCALLS	 8
+#define NBUCKETS 64
+
+static const char *const call_names[NCALLS] = {"send",	"sendto", "sendmsg",  "sendmmsg",
+					       "write", "writev", "sendfile", "sendfile64"};
+
+struct durs {
+	long long *v;
+	size_t n, cap;
+};
+
+struct call_stat {
+	unsigned long calls, errors;
+	unsigned long long bytes, total_ns;
+	struct durs d;
+};
+
+struct peer_stat {
+	char *sock, *peer;
+	unsigned long calls, errors;
+	unsigned long long bytes;
+};
+
+struct stats {
+	struct call_stat call[NCALLS];
+	struct peer_stat *peers;
+	size_t npeers, cappeers;
+	unsigned long size_hist[NBUCKETS], lat_hist[NBUCKETS];
+	unsigned long events;
+};
+
+static int bucket(unsigned long long v)
+{
+	int b = 0;
+
+	while (v > 1 && b < NBUCKETS - 1) {
+		v >>= 1;
+		b++;
+	}
+	return b;
+}
+
+static int by_value(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long long pct(struct durs *d, double p)
+{
+	size_t i;
+
+	if (!d->n)
+		return 0;
+	i = (size_t)(p * (double)(d->n - 1) + 0.5);
+	return d->v[i];
+}
+
+static const char *sock_kind(json_t *sock, char *buf, size_t n)
+{
+	const char *fam = json_string_value(json_object_get(sock, "family"));
+	const char *type = json_string_value(json_object_get(sock, "type"));
+	const char *proto = json_string_value(json_object_get(sock, "proto"));
+
+	if (!json_is_object(sock))
+		return "(not a socket)";
+	if (proto)
+		snprintf(buf, n, "%s/%s", fam ? fam + 3 : "?", proto);
+	else
+		snprintf(buf, n, "%s/%s", fam ? fam + 3 : "?", type ? type + 5 : "?");
+	return buf;
+}
+
+static void add_peer(struct stats *st, const char *sock, const char *peer, int failed,
+		     unsigned long long bytes)
+{
+	size_t i;
+
+	for (i = 0; i < st->npeers; i++)
+		if (!strcmp(st->peers[i].sock, sock) && !strcmp(st->peers[i].peer, peer))
+			break;
+	if (i == st->npeers) {
+		if (st->npeers == st->cappeers) {
+			st->cappeers = st->cappeers ? 2 * st->cappeers : 64;
+			st->peers = realloc(st->peers, st->cappeers * sizeof(*st->peers));
+			if (!st->peers)
+				exit(EXIT_TROUBLE);
+		}
+		memset(&st->peers[i], 0, sizeof(st->peers[i]));
+		st->peers[i].sock = strdup(sock);
+		st->peers[i].peer = strdup(peer);
+		st->npeers++;
+	}
+	st->peers[i].calls++;
+	st->peers[i].errors += failed;
+	st->peers[i].bytes += bytes;
+}
+
+static void add(struct stats *st, json_t *ev)
+{
+	const char *call = json_string_value(json_object_get(ev, "call"));
+	json_t *sock = json_object_get(ev, "sock");
+	long long ret = json_integer_value(json_object_get(ev, "ret"));
+	long long dur = json_integer_value(json_object_get(ev, "dur_ns"));
+	long long len = json_integer_value(json_object_get(ev, "len"));
+	const char *peer = json_string_value(json_object_get(sock, "peer"));
+	const char *addr = json_string_value(json_object_get(ev, "addr"));
+	unsigned long long bytes;
+	int failed = json_is_string(json_object_get(ev, "errno")), k;
+	char kind[64];
+	struct call_stat *c;
+
+	for (k = 0; k < NCALLS && (!call || strcmp(call, call_names[k])); k++)
+		;
+	if (k == NCALLS)
+		return;
+	st->events++;
+	/* Bytes the kernel took: ret, or the sum of msg_len for sendmmsg. */
+	if (k == 3)
+		bytes = (unsigned long long)json_integer_value(json_object_get(ev, "bytes_sent"));
+	else
+		bytes = !failed && ret > 0 ? (unsigned long long)ret : 0;
+	c = &st->call[k];
+	c->calls++;
+	c->errors += failed;
+	c->bytes += bytes;
+	c->total_ns += dur > 0 ? (unsigned long long)dur : 0;
+	if (c->d.n == c->d.cap) {
+		c->d.cap = c->d.cap ? 2 * c->d.cap : 1024;
+		c->d.v = realloc(c->d.v, c->d.cap * sizeof(*c->d.v));
+		if (!c->d.v)
+			exit(EXIT_TROUBLE);
+	}
+	c->d.v[c->d.n++] = dur;
+	st->size_hist[bucket(len > 0 ? (unsigned long long)len : 0)]++;
+	st->lat_hist[bucket(dur > 0 ? (unsigned long long)dur : 0)]++;
+	add_peer(st, sock_kind(sock, kind, sizeof(kind)),
+		 peer && *peer	 ? peer
+		 : addr && *addr ? addr
+		 : peer		 ? "(unnamed)"
+				 : "-",
+		 failed, bytes);
+}
+
+static int by_calls(const void *a, const void *b)
+{
+	const struct peer_stat *x = a, *y = b;
+
+	if (x->calls != y->calls)
+		return x->calls < y->calls ? 1 : -1;
+	return strcmp(x->peer, y->peer) ? strcmp(x->peer, y->peer) : strcmp(x->sock, y->sock);
+}
+
+static void histogram(const char *title, const unsigned long *h, const char *unit)
+{
+	unsigned long max = 0;
+	int b, lo = -1, hi = -1;
+
+	for (b = 0; b < NBUCKETS; b++) {
+		if (h[b] > max)
+			max = h[b];
+		if (h[b] && lo < 0)
+			lo = b;
+		if (h[b])
+			hi = b;
+	}
+	printf("\n%s\n", title);
+	if (lo < 0) {
+		printf("  (no calls)\n");
+		return;
+	}
+	for (b = lo; b <= hi; b++) {
+		unsigned long long from = b ? 1ull << b : 0, to = (2ull << b) - 1;
+		int bar = (int)(max ? (h[b] * 40 + max - 1) / max : 0), i;
+
+		printf("  %12llu - %-12llu %s |", from, to, unit);
+		for (i = 0; i < bar; i++)
+			putchar('#');
+		printf("%*s %lu\n", 40 - bar, "", h[b]);
+	}
+}
+
+static void print_text(struct stats *st)
+{
+	unsigned long calls = 0, errors = 0;
+	unsigned long long bytes = 0, total = 0;
+	size_t i;
+	int k;
+
+	printf("%-10s %10s %8s %14s %12s %10s %10s\n", "call", "calls", "errors", "bytes",
+	       "total ms", "p50 us", "p99 us");
+	for (k = 0; k < NCALLS; k++) {
+		struct call_stat *c = &st->call[k];
+
+		if (!c->calls)
+			continue;
+		qsort(c->d.v, c->d.n, sizeof(*c->d.v), by_value);
+		printf("%-10s %10lu %8lu %14llu %12.3f %10.1f %10.1f\n", call_names[k], c->calls,
+		       c->errors, c->bytes, (double)c->total_ns / 1e6,
+		       (double)pct(&c->d, 0.5) / 1e3, (double)pct(&c->d, 0.99) / 1e3);
+		calls += c->calls;
+		errors += c->errors;
+		bytes += c->bytes;
+		total += c->total_ns;
+	}
+	printf("%-10s %10lu %8lu %14llu %12.3f\n", "total", calls, errors, bytes,
+	       (double)total / 1e6);
+	if (st->npeers)
+		qsort(st->peers, st->npeers, sizeof(*st->peers), by_calls);
+	printf("\n%-16s %-40s %10s %8s %14s\n", "socket", "peer or destination", "calls", "errors",
+	       "bytes");
+	for (i = 0; i < st->npeers && i < 50; i++)
+		printf("%-16s %-40s %10lu %8lu %14llu\n", st->peers[i].sock, st->peers[i].peer,
+		       st->peers[i].calls, st->peers[i].errors, st->peers[i].bytes);
+	if (st->npeers > 50)
+		printf("(%zu more)\n", st->npeers - 50);
+	histogram("message size (bytes asked to send)", st->size_hist, "B ");
+	histogram("latency (time in the call)", st->lat_hist, "ns");
+}
+
+static void print_json(struct stats *st)
+{
+	json_t *root = json_object(), *calls = json_object(), *peers = json_array();
+	json_t *sizes = json_array(), *lats = json_array();
+	size_t i;
+	int k;
+	char *s;
+
+	for (k = 0; k < NCALLS; k++) {
+		struct call_stat *c = &st->call[k];
+
+		if (!c->calls)
+			continue;
+		qsort(c->d.v, c->d.n, sizeof(*c->d.v), by_value);
+		json_object_set_new(
+		    calls, call_names[k],
+		    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "calls", (json_int_t)c->calls,
+			      "errors", (json_int_t)c->errors, "bytes", (json_int_t)c->bytes,
+			      "total_ns", (json_int_t)c->total_ns, "p50_ns",
+			      (json_int_t)pct(&c->d, 0.5), "p99_ns", (json_int_t)pct(&c->d, 0.99)));
+	}
+	if (st->npeers)
+		qsort(st->peers, st->npeers, sizeof(*st->peers), by_calls);
+	for (i = 0; i < st->npeers; i++)
+		json_array_append_new(peers, json_pack("{s:s, s:s, s:I, s:I, s:I}", "socket",
+						       st->peers[i].sock, "peer", st->peers[i].peer,
+						       "calls", (json_int_t)st->peers[i].calls,
+						       "errors", (json_int_t)st->peers[i].errors,
+						       "bytes", (json_int_t)st->peers[i].bytes));
+	for (k = 0; k < NBUCKETS; k++) {
+		if (st->size_hist[k])
+			json_array_append_new(
+			    sizes, json_pack("{s:I, s:I}", "from", (json_int_t)(k ? 1ull << k : 0),
+					     "count", (json_int_t)st->size_hist[k]));
+		if (st->lat_hist[k])
+			json_array_append_new(lats,
+					      json_pack("{s:I, s:I}", "from_ns",
+							(json_int_t)(k ? 1ull << k : 0), "count",
+							(json_int_t)st->lat_hist[k]));
+	}
+	json_object_set_new(root, "calls", calls);
+	json_object_set_new(root, "peers", peers);
+	json_object_set_new(root, "size_histogram", sizes);
+	json_object_set_new(root, "latency_histogram", lats);
+	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	puts(s ? s : "{}");
+	free(s);
+	json_decref(root);
+}
+
+static int cmd_stats_exec(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    FILTER_OPTIONS,
+	    {NULL, 0, NULL, 0},
+	};
+	static struct stats st;
+	struct filter f;
+	unsigned long bad = 0;
+	int c, i, json = 0, trouble = 0, k;
+	size_t p;
+
+	memset(&f, 0, sizeof(f));
+	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
+		int r = filter_option(&f, c, optarg);
+
+		if (r < 0) {
+			cli_error("stats: bad value '%s' for a filter option", optarg);
+			return EXIT_TROUBLE;
+		}
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			cli_usage(&cmd_stats_entry, stdout);
+			fputs(filter_help(), stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("sendtrace %s\n", PACKAGE_VERSION);
+			return EXIT_OK;
+		default:
+			cli_usage(&cmd_stats_entry, stderr);
+			return EXIT_TROUBLE;
+		}
+	}
+	if (optind >= argc) {
+		cli_error("stats: no trace file given (use - for standard input)");
+		return EXIT_TROUBLE;
+	}
+	if (f.since_rel || f.until_rel)
+		cli_error("stats: +SECONDS in --since/--until counts from each file's first event");
+	for (i = optind; i < argc; i++) {
+		struct ev_reader r;
+		json_t *ev;
+
+		if (ev_open(&r, argv[i]) != 0) {
+			trouble = 1;
+			continue;
+		}
+		f.have_first = 0;
+		while ((ev = ev_next(&r))) {
+			filter_first_ts(&f, json_integer_value(json_object_get(ev, "ts")));
+			if (filter_match(&f, ev))
+				add(&st, ev);
+			json_decref(ev);
+		}
+		if (r.bad)
+			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
+				  r.bad == 1 ? "" : "s");
+		bad += r.bad;
+		ev_close(&r);
+	}
+	if (trouble && !st.events)
+		; /* nothing was read: the errors said why */
+	else if (json)
+		print_json(&st);
+	else
+		print_text(&st);
+	for (k = 0; k < NCALLS; k++)
+		free(st.call[k].d.v);
+	for (p = 0; p < st.npeers; p++) {
+		free(st.peers[p].sock);
+		free(st.peers[p].peer);
+	}
+	free(st.peers);
+	return trouble || bad ? EXIT_TROUBLE : EXIT_OK;
+}
+
+const struct cmd_entry cmd_stats_entry = {
+    .name = "stats",
+    .usage = "[--json] [FILTERS] FILE...",
+    .summary = "Summarize the calls of the trace FILEs, like strace -c for the send path:\n"
+	       "per call the count, errors, bytes the kernel took, and time in the call\n"
+	       "(total, p50, p99); a table per socket and peer; histograms of message\n"
+	       "size and latency.\n"
+	       "\n"
+	       "  -j, --json            the same as one JSON object\n"
+	       "  -h, --help            this help\n"
+	       "  -V, --version         the version\n"
+	       "filters (all must match):\n",
+    .exec = cmd_stats_exec,
+};

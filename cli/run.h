@@ -1,0 +1,35 @@
+/* run.h: the options run and env share, and the environment they make. */
+#ifndef ST_RUN_H
+#define ST_RUN_H
+
+#include <stddef.h>
+
+#include "cli.h"
+
+struct run_opts {
+	const char *output;
+	int per_process, all_fds, no_lint, only_lint;
+	const char *calls;
+	char frames[8], payload[8];
+	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
+};
+
+#define RUN_OPTIONS_HELP                                                                           \
+	"  -o, --output FILE  trace file (default ./sendtrace.jsonl, replaced first;\n"            \
+	"                     %p in FILE is the pid) [SENDTRACE_OUTPUT]\n"                         \
+	"  -F, --per-process  one file per process, FILE.PID (like strace -ff)\n"                  \
+	"  -a, --all-fds      write/writev/sendfile on every fd, not only sockets\n"               \
+	"                     [SENDTRACE_FDS=all]\n"                                               \
+	"  -e, --calls LIST   trace only these calls (send,sendto,...) [SENDTRACE_CALLS]\n"        \
+	"  -s, --payload N    record the first N bytes sent (0-1024; may hold secrets)\n"          \
+	"                     [SENDTRACE_PAYLOAD]\n"                                               \
+	"  -k, --backtrace[=N] N call-site frames per event, 16 with -k alone\n"                   \
+	"                     [SENDTRACE_BACKTRACE]\n"                                             \
+	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
+	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"
+
+int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
+int run_environ(const struct run_opts *o, char *abs_out, size_t n,
+		void (*put)(const char *, const char *, void *), void *arg);
+
+#endif

@@ -1,0 +1,56 @@
+/* payload.c: the first bytes a call sent, when asked for (SENDTRACE_PAYLOAD=N); off by default. */
+#include "config.h"
+
+#include <string.h>
+
+#include "st.h"
+
+/*
+ * Payloads can hold passwords and tokens, so nothing is recorded unless the
+ * user asks, and then at most N bytes (N <= 1024) of what the kernel
+ * actually took: only after a successful call, when the buffer was read by
+ * the kernel and is safe to read again. The bytes are a JSON string in the
+ * trace's reversible escaping (docs/events.md): text stays readable, any
+ * other byte is \xHH.
+ */
+static void st_payload_fields(struct st_call *c, const char *bytes, size_t n, size_t sent)
+{
+	st_json_key(&c->j, "payload");
+	st_json_str(&c->j, bytes, n);
+	if (sent > n) {
+		st_json_key(&c->j, "payload_truncated");
+		st_json_bool(&c->j, 1);
+	}
+}
+
+void st_json_payload(struct st_call *c, const void *buf, size_t len)
+{
+	size_t sent, n;
+
+	(void)len;
+	if (!st_config.payload || c->failed || c->ret <= 0 || !buf)
+		return;
+	sent = (size_t)c->ret;
+	n = sent < (size_t)st_config.payload ? sent : (size_t)st_config.payload;
+	st_payload_fields(c, buf, n, sent);
+}
+
+void st_json_payload_iov(struct st_call *c, const struct iovec *iov, size_t cnt)
+{
+	static ST_TLS char gather[ST_NEST_MAX][1024];
+	char *out = gather[c->level];
+	size_t want, got = 0, i, sent;
+
+	if (!st_config.payload || c->failed || c->ret <= 0 || !iov)
+		return;
+	sent = (size_t)c->ret;
+	want = sent < (size_t)st_config.payload ? sent : (size_t)st_config.payload;
+	for (i = 0; i < cnt && got < want; i++) {
+		size_t take = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+
+		if (take && iov[i].iov_base)
+			memcpy(out + got, iov[i].iov_base, take);
+		got += take;
+	}
+	st_payload_fields(c, out, got, sent);
+}
