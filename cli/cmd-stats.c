@@ -39,6 +39,62 @@ struct stats {
 	unsigned long events;
 };
 
+/*
+ * jansson allocates every value of every event and frees it right after:
+ * for a million events, malloc and free are a third of the time. stats keeps
+ * nothing of an event once it is counted, so values come from an arena that
+ * is emptied after each event, and free does nothing.
+ */
+#define ARENA_CHUNK (1 << 20)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, size;
+	char data[];
+};
+
+static struct arena_chunk *arena;
+
+static void *arena_alloc(size_t n)
+{
+	struct arena_chunk *c = arena;
+
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->used + n > c->size) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->next = arena;
+		c->used = 0;
+		c->size = size;
+		arena = c;
+	}
+	c->used += n;
+	return c->data + c->used - n;
+}
+
+static void arena_free(void *p)
+{
+	(void)p;
+}
+
+/* Keeps the newest chunk for the next event, gives the others back. */
+static void arena_reset(void)
+{
+	struct arena_chunk *c, *next;
+
+	if (!arena)
+		return;
+	for (c = arena->next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	arena->next = NULL;
+	arena->used = 0;
+}
+
 static int bucket(unsigned long long v)
 {
 	int b = 0;
@@ -324,6 +380,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		cli_error("stats: no trace file given (use - for standard input)");
 		return EXIT_TROUBLE;
 	}
+	json_set_alloc_funcs(arena_alloc, arena_free);
 	if (f.since_rel || f.until_rel)
 		cli_error("stats: +SECONDS in --since/--until counts from each file's first event");
 	for (i = optind; i < argc; i++) {
@@ -340,6 +397,7 @@ static int cmd_stats_exec(int argc, char **argv)
 			if (filter_match(&f, ev))
 				add(&st, ev);
 			json_decref(ev);
+			arena_reset();
 		}
 		if (r.bad)
 			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
@@ -347,6 +405,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		bad += r.bad;
 		ev_close(&r);
 	}
+	json_set_alloc_funcs(malloc, free);
 	if (trouble && !st.events)
 		; /* nothing was read: the errors said why */
 	else if (json)
