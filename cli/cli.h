@@ -35,9 +35,10 @@ struct ev_reader {
 	unsigned long bad; /* lines skipped, each with a warning */
 	char *buf;
 	size_t cap;
-	size_t len;	  /* of the last line returned, in buf, without its newline */
-	int follow;	  /* at the end, wait for more instead of stopping */
-	long long offset; /* bytes consumed, for follow */
+	size_t len; /* of the last line returned, in buf, without its newline */
+	/* If set, tried first on each line: 1 means it took the line, 0 hands it to jansson. */
+	int (*fast)(const char *line, size_t n, void *arg);
+	void *fast_arg;
 };
 
 /* 0 on success; on failure the error has been printed. */
@@ -60,6 +61,20 @@ void fmt_event(FILE *out, json_t *ev);
 void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o);
 /* The event's backtrace, one indented line per frame. */
 void fmt_bt(FILE *out, json_t *ev);
+
+/* ---- scan.c: the fields of one event without building it ---- */
+struct evs { /* a string value as it is in the line: escapes not decoded */
+	const char *p;
+	size_t n;
+	int plain; /* no escapes: the bytes are the value */
+};
+struct evf {
+	long long v, ts, pid, tid, fd, ret, dur, len, bytes_sent;
+	int has_fd, has_sock, lint, big_bytes, odd;
+	struct evs event, call, err, addr, family, type, proto, peer, flags;
+};
+int scan_event(const char *line, size_t n, struct evf *f);
+int evs_eq(const struct evs *v, const char *s);
 
 /* ---- filter.c: --pid, --call, --peer, ... for show and stats ---- */
 enum {
@@ -99,6 +114,9 @@ struct filter {
 int filter_option(struct filter *f, int opt, const char *arg);
 void filter_first_ts(struct filter *f, long long ts);
 int filter_match(const struct filter *f, json_t *ev);
+int filter_match_fields(const struct filter *f, const struct evf *e);
+/* The scanner's fields of an event jansson read; free *flags_text after. */
+void evf_from_json(json_t *ev, struct evf *e, char **flags_text);
 const char *filter_help(void);
 
 /* ---- follow.c ---- */

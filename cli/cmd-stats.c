@@ -123,18 +123,29 @@ static long long pct(struct durs *d, double p)
 	return d->v[i];
 }
 
-static const char *sock_kind(json_t *sock, char *buf, size_t n)
+static void evs_copy(char *out, size_t n, const struct evs *v, size_t skip)
 {
-	const char *fam = json_string_value(json_object_get(sock, "family"));
-	const char *type = json_string_value(json_object_get(sock, "type"));
-	const char *proto = json_string_value(json_object_get(sock, "proto"));
+	size_t l = v->p && v->n > skip ? v->n - skip : 0;
 
-	if (!json_is_object(sock))
+	if (l >= n)
+		l = n - 1;
+	if (l)
+		memcpy(out, v->p + skip, l);
+	out[l] = '\0';
+}
+
+static const char *sock_kind(const struct evf *e, char *buf, size_t n)
+{
+	char fam[24], kind[24];
+
+	if (!e->has_sock)
 		return "(not a socket)";
-	if (proto)
-		snprintf(buf, n, "%s/%s", fam ? fam + 3 : "?", proto);
+	evs_copy(fam, sizeof(fam), &e->family, 3); /* AF_ */
+	if (e->proto.p)
+		evs_copy(kind, sizeof(kind), &e->proto, 0);
 	else
-		snprintf(buf, n, "%s/%s", fam ? fam + 3 : "?", type ? type + 5 : "?");
+		evs_copy(kind, sizeof(kind), &e->type, 5); /* SOCK_ */
+	snprintf(buf, n, "%s/%s", fam[0] ? fam : "?", kind[0] ? kind : "?");
 	return buf;
 }
 
@@ -163,50 +174,63 @@ static void add_peer(struct stats *st, const char *sock, const char *peer, int f
 	st->peers[i].bytes += bytes;
 }
 
-static void add(struct stats *st, json_t *ev)
+static void add(struct stats *st, const struct evf *e)
 {
-	const char *call = json_string_value(json_object_get(ev, "call"));
-	json_t *sock = json_object_get(ev, "sock");
-	long long ret = json_integer_value(json_object_get(ev, "ret"));
-	long long dur = json_integer_value(json_object_get(ev, "dur_ns"));
-	long long len = json_integer_value(json_object_get(ev, "len"));
-	const char *peer = json_string_value(json_object_get(sock, "peer"));
-	const char *addr = json_string_value(json_object_get(ev, "addr"));
 	unsigned long long bytes;
-	int failed = json_is_string(json_object_get(ev, "errno")), k;
-	char kind[64];
+	int failed = e->err.p != NULL, k;
+	char kind[64], peer[600];
 	struct call_stat *c;
 
-	for (k = 0; k < NCALLS && (!call || strcmp(call, call_names[k])); k++)
+	for (k = 0; k < NCALLS && !evs_eq(&e->call, call_names[k]); k++)
 		;
 	if (k == NCALLS)
 		return;
 	st->events++;
 	/* Bytes the kernel took: ret, or the sum of msg_len for sendmmsg. */
 	if (k == 3)
-		bytes = (unsigned long long)json_integer_value(json_object_get(ev, "bytes_sent"));
+		bytes = e->bytes_sent > 0 ? (unsigned long long)e->bytes_sent : 0;
 	else
-		bytes = !failed && ret > 0 ? (unsigned long long)ret : 0;
+		bytes = !failed && e->ret > 0 ? (unsigned long long)e->ret : 0;
 	c = &st->call[k];
 	c->calls++;
 	c->errors += failed;
 	c->bytes += bytes;
-	c->total_ns += dur > 0 ? (unsigned long long)dur : 0;
+	c->total_ns += e->dur > 0 ? (unsigned long long)e->dur : 0;
 	if (c->d.n == c->d.cap) {
 		c->d.cap = c->d.cap ? 2 * c->d.cap : 1024;
 		c->d.v = realloc(c->d.v, c->d.cap * sizeof(*c->d.v));
 		if (!c->d.v)
 			exit(EXIT_TROUBLE);
 	}
-	c->d.v[c->d.n++] = dur;
-	st->size_hist[bucket(len > 0 ? (unsigned long long)len : 0)]++;
-	st->lat_hist[bucket(dur > 0 ? (unsigned long long)dur : 0)]++;
-	add_peer(st, sock_kind(sock, kind, sizeof(kind)),
-		 peer && *peer	 ? peer
-		 : addr && *addr ? addr
-		 : peer		 ? "(unnamed)"
-				 : "-",
-		 failed, bytes);
+	c->d.v[c->d.n++] = e->dur;
+	st->size_hist[bucket(e->len > 0 ? (unsigned long long)e->len : 0)]++;
+	st->lat_hist[bucket(e->dur > 0 ? (unsigned long long)e->dur : 0)]++;
+	if (e->peer.p && e->peer.n)
+		evs_copy(peer, sizeof(peer), &e->peer, 0);
+	else if (e->addr.p && e->addr.n)
+		evs_copy(peer, sizeof(peer), &e->addr, 0);
+	else
+		snprintf(peer, sizeof(peer), "%s", e->peer.p ? "(unnamed)" : "-");
+	add_peer(st, sock_kind(e, kind, sizeof(kind)), peer, failed, bytes);
+}
+
+/* The fast path: lines the scanner accepts never reach jansson. */
+struct fast_ctx {
+	struct stats *st;
+	struct filter *f;
+};
+
+static int stats_fast(const char *line, size_t n, void *arg)
+{
+	struct fast_ctx *x = arg;
+	struct evf e;
+
+	if (!scan_event(line, n, &e))
+		return 0;
+	filter_first_ts(x->f, e.ts);
+	if (filter_match_fields(x->f, &e))
+		add(x->st, &e);
+	return 1;
 }
 
 static int by_calls(const void *a, const void *b)
@@ -346,6 +370,7 @@ static int cmd_stats_exec(int argc, char **argv)
 	};
 	static struct stats st;
 	struct filter f;
+	struct fast_ctx fx = {&st, &f};
 	unsigned long bad = 0;
 	int c, i, json = 0, trouble = 0, k;
 	size_t p;
@@ -392,10 +417,17 @@ static int cmd_stats_exec(int argc, char **argv)
 			continue;
 		}
 		f.have_first = 0;
+		r.fast = stats_fast;
+		r.fast_arg = &fx;
 		while ((ev = ev_next(&r))) {
-			filter_first_ts(&f, json_integer_value(json_object_get(ev, "ts")));
-			if (filter_match(&f, ev))
-				add(&st, ev);
+			struct evf e;
+			char *flags;
+
+			evf_from_json(ev, &e, &flags);
+			filter_first_ts(&f, e.ts);
+			if (filter_match_fields(&f, &e))
+				add(&st, &e);
+			(void)flags; /* json_dumps() took it from the arena: no free */
 			json_decref(ev);
 			arena_reset();
 		}

@@ -71,6 +71,8 @@ json_t *ev_next(struct ev_reader *r)
 		if (ev_blank(r->buf, (size_t)n))
 			continue; /* the library pads its chunks with blank lines */
 		r->len = (size_t)n;
+		if (r->fast && complete && r->fast(r->buf, (size_t)n, r->fast_arg))
+			continue;
 		ev = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &err);
 		if (!ev) {
 			ev_skip(r, complete ? "not valid JSON" : "truncated last line", err.text);

@@ -109,55 +109,116 @@ void filter_first_ts(struct filter *f, long long ts)
 	}
 }
 
-int filter_match(const struct filter *f, json_t *ev)
+static void evs_json(struct evs *v, json_t *x)
 {
-	const char *kind = json_string_value(json_object_get(ev, "event"));
-	const char *call = json_string_value(json_object_get(ev, "call"));
-	long long ts = json_integer_value(json_object_get(ev, "ts"));
-	int is_call = kind && !strcmp(kind, "call");
+	v->p = json_string_value(x);
+	v->n = v->p ? strlen(v->p) : 0;
+	v->plain = 1;
+}
 
-	if (f->pid && json_integer_value(json_object_get(ev, "pid")) != f->pid)
+void evf_from_json(json_t *ev, struct evf *e, char **flags_text)
+{
+	json_t *sock = json_object_get(ev, "sock"), *flags = json_object_get(ev, "flags");
+
+	memset(e, 0, sizeof(*e));
+	e->v = json_integer_value(json_object_get(ev, "v"));
+	e->ts = json_integer_value(json_object_get(ev, "ts"));
+	e->pid = json_integer_value(json_object_get(ev, "pid"));
+	e->tid = json_integer_value(json_object_get(ev, "tid"));
+	e->has_fd = json_is_integer(json_object_get(ev, "fd"));
+	e->fd = json_integer_value(json_object_get(ev, "fd"));
+	e->ret = json_integer_value(json_object_get(ev, "ret"));
+	e->dur = json_integer_value(json_object_get(ev, "dur_ns"));
+	e->len = json_integer_value(json_object_get(ev, "len"));
+	e->bytes_sent = json_integer_value(json_object_get(ev, "bytes_sent"));
+	e->has_sock = json_is_object(sock);
+	e->lint = json_is_array(json_object_get(ev, "lint"));
+	evs_json(&e->event, json_object_get(ev, "event"));
+	evs_json(&e->call, json_object_get(ev, "call"));
+	evs_json(&e->err, json_object_get(ev, "errno"));
+	evs_json(&e->addr, json_object_get(ev, "addr"));
+	evs_json(&e->family, json_object_get(sock, "family"));
+	evs_json(&e->type, json_object_get(sock, "type"));
+	evs_json(&e->proto, json_object_get(sock, "proto"));
+	evs_json(&e->peer, json_object_get(sock, "peer"));
+	*flags_text = json_is_array(flags) ? json_dumps(flags, JSON_COMPACT) : NULL;
+	e->flags.p = *flags_text;
+	e->flags.n = *flags_text ? strlen(*flags_text) : 0;
+}
+
+static int evs_in_list(const char *list, const struct evs *v)
+{
+	char name[32];
+
+	if (!v->p || v->n >= sizeof(name))
 		return 0;
-	if (f->tid && json_integer_value(json_object_get(ev, "tid")) != f->tid)
+	memcpy(name, v->p, v->n);
+	name[v->n] = '\0';
+	return in_list(list, name);
+}
+
+static int evs_peer(const char *want, const struct evs *v)
+{
+	char addr[600];
+
+	if (!v->p || v->n >= sizeof(addr))
 		return 0;
-	if (f->has_since && ts < (f->since_rel ? f->first_ts + f->since : f->since))
+	memcpy(addr, v->p, v->n);
+	addr[v->n] = '\0';
+	return peer_matches(want, addr);
+}
+
+int filter_match_fields(const struct filter *f, const struct evf *e)
+{
+	int is_call = evs_eq(&e->event, "call");
+
+	if (f->pid && e->pid != f->pid)
 		return 0;
-	if (f->has_until && ts > (f->until_rel ? f->first_ts + f->until : f->until))
+	if (f->tid && e->tid != f->tid)
+		return 0;
+	if (f->has_since && e->ts < (f->since_rel ? f->first_ts + f->since : f->since))
+		return 0;
+	if (f->has_until && e->ts > (f->until_rel ? f->first_ts + f->until : f->until))
 		return 0;
 	/* The remaining filters are about calls: start/exit records do not pass them. */
-	if (f->calls || f->has_fd || f->flag || f->errors || f->lint || f->peer) {
-		if (!is_call)
-			return 0;
-	}
-	if (f->calls && (!call || !in_list(f->calls, call)))
+	if ((f->calls || f->has_fd || f->flag || f->errors || f->lint || f->peer) && !is_call)
 		return 0;
-	if (f->has_fd && json_integer_value(json_object_get(ev, "fd")) != f->fd)
+	if (f->calls && !evs_in_list(f->calls, &e->call))
 		return 0;
-	if (f->errors && !json_is_string(json_object_get(ev, "errno")))
+	if (f->has_fd && (!e->has_fd || e->fd != f->fd))
 		return 0;
-	if (f->lint && !json_is_array(json_object_get(ev, "lint")))
+	if (f->errors && !e->err.p)
+		return 0;
+	if (f->lint && !e->lint)
 		return 0;
 	if (f->flag) {
-		json_t *flags = json_object_get(ev, "flags"), *x;
-		size_t i;
+		char want[72];
+		size_t wl, i;
 		int found = 0;
-		char want[64];
 
-		snprintf(want, sizeof(want), "%s%s", strncmp(f->flag, "MSG_", 4) ? "MSG_" : "",
+		snprintf(want, sizeof(want), "\"%s%s\"", strncmp(f->flag, "MSG_", 4) ? "MSG_" : "",
 			 f->flag);
-		json_array_foreach (flags, i, x)
-			found |= !strcasecmp(json_string_value(x), want);
+		wl = strlen(want);
+		for (i = 0; !found && e->flags.p && i + wl <= e->flags.n; i++)
+			found = !strncasecmp(e->flags.p + i, want, wl);
 		if (!found)
 			return 0;
 	}
-	if (f->peer) {
-		json_t *sock = json_object_get(ev, "sock");
-
-		if (!peer_matches(f->peer, json_string_value(json_object_get(sock, "peer"))) &&
-		    !peer_matches(f->peer, json_string_value(json_object_get(ev, "addr"))))
-			return 0;
-	}
+	if (f->peer && !evs_peer(f->peer, &e->peer) && !evs_peer(f->peer, &e->addr))
+		return 0;
 	return 1;
+}
+
+int filter_match(const struct filter *f, json_t *ev)
+{
+	struct evf e;
+	char *flags;
+	int ok;
+
+	evf_from_json(ev, &e, &flags);
+	ok = filter_match_fields(f, &e);
+	free(flags);
+	return ok;
 }
 
 const char *filter_help(void)
