@@ -56,6 +56,13 @@ unsigned long st_event_count(void)
 	return __atomic_load_n(&st_events, __ATOMIC_RELAXED);
 }
 
+/* In a fork()ed child: its exit record counts its own events. */
+void st_counts_reset(void)
+{
+	__atomic_store_n(&st_events, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&st_dropped, 0, __ATOMIC_RELAXED);
+}
+
 unsigned long st_drop_count(void)
 {
 	return __atomic_load_n(&st_dropped, __ATOMIC_RELAXED);

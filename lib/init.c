@@ -86,6 +86,7 @@ static void st_record_start(const char *how)
 static void st_after_fork_child(void)
 {
 	st_pid = getpid();
+	st_counts_reset();
 	st_sink_after_fork();
 	st_record_start("fork");
 }

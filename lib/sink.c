@@ -379,6 +379,7 @@ void st_sink_after_fork(void)
 	size_t n;
 
 	st_chunk_lock = 0;
+	st_sink_drops = 0;
 	if (st_sink.state != ST_SINK_OPEN)
 		return;
 	if (strstr(st_config.output, "%p")) {

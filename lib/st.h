@@ -146,6 +146,7 @@ uint64_t st_now_mono(void) ST_HIDDEN;
 char *st_event_buf(int level) ST_HIDDEN;
 unsigned long st_event_count(void) ST_HIDDEN;
 unsigned long st_drop_count(void) ST_HIDDEN;
+void st_counts_reset(void) ST_HIDDEN;
 /* Encode a lifecycle record (start/exit) with this thread's free buffer. */
 int st_record_begin(struct st_json *j, const char *event) ST_HIDDEN;
 void st_record_emit(struct st_json *j) ST_HIDDEN;
