@@ -74,7 +74,8 @@ static int string(struct scan *s, struct evs *v)
 				s->p += 6;
 				continue;
 			}
-			if (!strchr("\"\\/bfnrt", c))
+			/* (strchr would also find the terminating NUL) */
+			if (!c || !strchr("\"\\/bfnrt", c))
 				return 0;
 			s->p += 2;
 			continue;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define UNW_LOCAL_ONLY
@@ -82,13 +83,66 @@ static ST_TLS unw_cursor_t st_cur[ST_NEST_MAX];
  */
 #define ST_PARK_BELOW 990
 
+/*
+ * libunwind reads and writes that pipe to validate addresses while it
+ * unwinds. If the program closes those numbers and reuses them (daemons
+ * close every fd), libunwind would read bytes from, and write bytes into,
+ * the program's own fd. So the pipe's identity is checked before every
+ * unwind, and backtraces stop, with one warning, once it is gone.
+ */
+static int st_pipe_fd[2] = {-1, -1};
+static dev_t st_pipe_dev;
+static ino_t st_pipe_ino;
+static int st_bt_off;
+
+static int st_bt_pipe_ok(void)
+{
+	struct stat sb;
+	int i;
+
+	if (__atomic_load_n(&st_bt_off, __ATOMIC_ACQUIRE))
+		return 0;
+	for (i = 0; i < 2; i++) {
+		if (st_pipe_fd[i] < 0)
+			continue; /* libunwind opened no pipe */
+		if (st_fstat(st_pipe_fd[i], &sb) != 0 || !S_ISFIFO(sb.st_mode) ||
+		    sb.st_ino != st_pipe_ino || sb.st_dev != st_pipe_dev) {
+			if (!__atomic_exchange_n(&st_bt_off, 1, __ATOMIC_ACQ_REL))
+				st_warn(
+				    "the program closed or reused the fds of libunwind's pipe; ",
+				    "backtraces stop here, tracing goes on", "");
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The pipe libunwind just opened: the new fds at or above the parking limit. */
+static void st_bt_find_pipe(const unsigned char *before)
+{
+	struct stat sb;
+	int fd, n = 0;
+
+	for (fd = ST_PARK_BELOW; fd < ST_PARK_BELOW + 64 && n < 2; fd++) {
+		if (before[fd - ST_PARK_BELOW] || fcntl(fd, F_GETFD) == -1)
+			continue;
+		if (st_fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
+			st_pipe_fd[n++] = fd;
+			st_pipe_dev = sb.st_dev;
+			st_pipe_ino = sb.st_ino;
+		}
+	}
+}
+
 static void st_bt_first_unwind(void)
 {
-	unsigned char parked[ST_PARK_BELOW / 8 + 1] = {0};
+	unsigned char parked[ST_PARK_BELOW / 8 + 1] = {0}, above[64] = {0};
 	unw_context_t *uc = &st_uc[0];
 	unw_cursor_t *cur = &st_cur[0];
 	int fd, ph = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+	for (fd = 0; fd < 64; fd++)
+		above[fd] = fcntl(ST_PARK_BELOW + fd, F_GETFD) != -1;
 	for (fd = 0; ph >= 0 && fd < ST_PARK_BELOW; fd++) {
 		if (fd == ph || fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 			continue;
@@ -108,6 +162,7 @@ static void st_bt_first_unwind(void)
 	for (fd = 0; fd < ST_PARK_BELOW; fd++)
 		if (parked[fd / 8] & (1u << (fd % 8)))
 			close(fd);
+	st_bt_find_pipe(above);
 	if (ph >= 0)
 		close(ph);
 }
@@ -230,6 +285,10 @@ void st_json_bt(struct st_json *j, int max, int level)
 	unw_cursor_t *cur = &st_cur[level];
 	int saved = errno, shown = 0, steps = 0, ours = 1;
 
+	if (!st_bt_pipe_ok()) {
+		errno = saved;
+		return;
+	}
 	if (st_json_bt_fast(j, max, level)) {
 		errno = saved;
 		return;

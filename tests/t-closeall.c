@@ -47,7 +47,7 @@ void th_workload(void)
 	th_result("peer2 %ld", got);
 }
 
-void th_check(void)
+static void check_run(const char *what)
 {
 	char *res = th_results(), *p;
 	long peer = -1, peer2 = -1;
@@ -57,10 +57,23 @@ void th_check(void)
 	if ((p = strstr(res, "peer2 ")))
 		sscanf(p, "peer2 %ld", &peer2);
 	free(res);
-	TH_OK(peer == 6, "the program's socket got exactly its own 6 bytes (got %ld)", peer);
-	TH_OK(peer2 == 7, "after close_range: exactly 7 bytes (got %ld)", peer2);
+	TH_OK(peer == 6, "%s: the program's socket got exactly its own 6 bytes (got %ld)", what,
+	      peer);
+	TH_OK(peer2 == 7, "%s: after close_range: exactly 7 bytes (got %ld)", what, peer2);
 	TH_INT(th_find("send", 5, 0), "ret", 5);
 	TH_INT(th_find("send", 6, 0), "ret", 6);
 	TH_INT(th_find("send", 7, 0), "ret", 7);
-	TH_OK(th_count("exit", NULL) == 1, "the exit record is written too");
+	TH_OK(th_count("exit", NULL) == 1, "%s: the exit record is written too", what);
+}
+
+void th_check(void)
+{
+	const char *env[] = {"SENDTRACE_BACKTRACE=4", NULL};
+
+	check_run("plain");
+	/* With backtraces, libunwind's pipe is among the fds taken away. */
+	unlink(th_trace_path());
+	TH_OK(th_run(1, env) == 0, "the workload runs with backtraces");
+	th_load();
+	check_run("with backtraces");
 }

@@ -96,6 +96,13 @@ int main(void)
 	      "INT64_MAX+1 goes to jansson");
 	CHECK(!scan_event(tricky[4], strlen(tricky[4]), &(struct evf){0}),
 	      "\\u0000 goes to jansson");
+	{
+		/* A backslash before a NUL byte: found by fuzz-scan (strchr matched the NUL). */
+		static const char nul[] = "{\"v\":1,\"event\":\"call\",\"s\":\"a\\\0b\"}";
+
+		CHECK(!scan_event(nul, sizeof(nul) - 1, &(struct evf){0}), "backslash-NUL refused");
+		CHECK(agree(nul, sizeof(nul) - 1), "backslash-NUL: agree with jansson");
+	}
 
 	/* Real events, then every one of them with random bytes changed. */
 	snprintf(path, sizeof(path), "%s/tests/cases/show-every-call/input.jsonl", src ? src : ".");
