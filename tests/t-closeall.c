@@ -45,17 +45,28 @@ void th_workload(void)
 	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		got += n;
 	th_result("peer2 %ld", got);
+
+	/* closefrom() (glibc 2.34), then a socketpair and a send. */
+	closefrom(3);
+	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
+	send(q[0], "third!!!", 8, MSG_NOSIGNAL);
+	got = 0;
+	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		got += n;
+	th_result("peer3 %ld", got);
 }
 
 static void check_run(const char *what)
 {
 	char *res = th_results(), *p;
-	long peer = -1, peer2 = -1;
+	long peer = -1, peer2 = -1, peer3 = -1;
 
 	if ((p = strstr(res, "peer ")))
 		sscanf(p, "peer %ld", &peer);
 	if ((p = strstr(res, "peer2 ")))
 		sscanf(p, "peer2 %ld", &peer2);
+	if ((p = strstr(res, "peer3 ")))
+		sscanf(p, "peer3 %ld", &peer3);
 	free(res);
 	TH_OK(peer == 6, "%s: the program's socket got exactly its own 6 bytes (got %ld)", what,
 	      peer);
@@ -63,6 +74,8 @@ static void check_run(const char *what)
 	TH_INT(th_find("send", 5, 0), "ret", 5);
 	TH_INT(th_find("send", 6, 0), "ret", 6);
 	TH_INT(th_find("send", 7, 0), "ret", 7);
+	TH_OK(peer3 == 8, "%s: after closefrom: exactly 8 bytes (got %ld)", what, peer3);
+	TH_INT(th_find("send", 8, 0), "ret", 8);
 	TH_OK(th_count("exit", NULL) == 1, "%s: the exit record is written too", what);
 }
 

@@ -70,6 +70,31 @@ ok "bad SENDTRACE_OUTPUT: default used" sh -c 'ls "$0"/sendtrace.*.jsonl >/dev/n
 (cd "$T" && SENDTRACE_OUTPUT=rel.jsonl LD_PRELOAD=$ST_TEST_LIB "$EX" >/dev/null 2>&1)
 ok "relative output path" test -s "$T/rel.jsonl"
 
+# An unwritable directory, for a user who is not root.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	mkdir "$T/ro" && chmod 755 "$T/ro" && chmod 711 "$T"
+	out=$(SENDTRACE_OUTPUT=$T/ro/x.jsonl LD_PRELOAD=$ST_TEST_LIB \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$EX" 2>"$T/err")
+	eq "unwritable dir: exit status unchanged" "$?" "0"
+	eq "unwritable dir: stdout unchanged" "$out" "$plain"
+	eq "unwritable dir: exactly one warning line" "$(wc -l <"$T/err")" "1"
+	ok "unwritable dir: permission denied said" grep -q "permission denied" "$T/err"
+	chmod 700 "$T"
+fi
+
+# A full disk: a 64 KiB tmpfs, where it can be mounted.
+mkdir "$T/full"
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=64k tmpfs "$T/full" 2>/dev/null; then
+	SENDTRACE_OUTPUT=$T/full/t.jsonl LD_PRELOAD=$ST_TEST_LIB sh -c '
+		i=0; while [ $i -lt 12 ]; do "$0" >/dev/null || exit 9; i=$((i + 1)); done' "$EX" 2>"$T/err"
+	eq "full disk: every run exits 0" "$?" "0"
+	ok "full disk: it is said" grep -q "no space left for trace file" "$T/err"
+	ok "full disk: the file holds only whole lines" sh -c '"$0" "$1" >/dev/null' "$EVQ" "$T/full/t.jsonl"
+	umount "$T/full"
+else
+	echo "# full disk: skipped (cannot mount a tmpfs here); RLIMIT_FSIZE below covers the path"
+fi
+
 # A file size limit: the tracer's write fails, the program must not die of SIGXFSZ.
 (ulimit -f 1; SENDTRACE_OUTPUT=$T/small.jsonl LD_PRELOAD=$ST_TEST_LIB "$EX" >/dev/null 2>"$T/err")
 eq "RLIMIT_FSIZE: the program exits 0" "$?" "0"
