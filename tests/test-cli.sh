@@ -46,6 +46,20 @@ if printf 'int main(void){return 3;}' | ${CC:-cc} -static -x c -o "$T/static" - 
 	ok "and run says it cannot be traced" grep -q "statically linked" "$T/err"
 fi
 
+# A setuid program run by someone else is named as untraceable.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	cp "$ST_BUILDDIR/examples/echo-pair" "$T/suid"
+	chmod 4755 "$T/suid"
+	chmod 711 "$T"
+	out=/tmp/st-suid-$$.jsonl
+	setpriv --reuid=nobody --regid=nogroup --clear-groups "$ST" run -o "$out" -- "$T/suid" \
+		>/dev/null 2>"$T/err"
+	eq "a setuid program still runs" "$?" "0"
+	ok "and run says why it cannot be traced" grep -q "is setuid/setgid: the dynamic loader ignores LD_PRELOAD" "$T/err"
+	rm -f "$out"
+	chmod 700 "$T"
+fi
+
 # show: one line per event.
 "$ST" show "$T/ex.jsonl" >"$T/show" 2>"$T/err"
 eq "show exits 0 on a clean trace" "$?" "0"
