@@ -71,6 +71,7 @@ struct evs { /* a string value as it is in the line: escapes not decoded */
 struct evf {
 	long long v, ts, pid, tid, fd, ret, dur, len, bytes_sent;
 	int has_fd, has_sock, lint, big_bytes, odd;
+	unsigned seen; /* kept keys met so far: a second one sends the line to jansson */
 	struct evs event, call, err, addr, family, type, proto, peer, flags;
 };
 int scan_event(const char *line, size_t n, struct evf *f);

@@ -179,6 +179,29 @@ static int key_is(const struct evs *k, const char *name)
 	return k->plain && k->n == strlen(name) && !memcmp(k->p, name, k->n);
 }
 
+/*
+ * A key we keep that appears twice: jansson (with JSON_REJECT_DUPLICATES, as
+ * the readers use it) refuses the line, so the scanner hands it over too.
+ */
+static const char *const kept_keys[] = {
+    "v",    "event", "ts",   "pid",   "tid",  "fd",   "ret",	"dur_ns", "len",   "bytes_sent",
+    "call", "errno", "addr", "flags", "lint", "sock", "family", "type",	  "proto", "peer"};
+
+static int seen_twice(struct evf *f, const struct evs *k, int level)
+{
+	unsigned i, from = level == 1 ? 0 : 16, to = level == 1 ? 16 : 20;
+
+	for (i = from; i < to; i++) {
+		if (key_is(k, kept_keys[i])) {
+			if (f->seen & (1u << i))
+				return 1;
+			f->seen |= 1u << i;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /* The members of an object; at the top, and in "sock", the fields are kept. */
 static int object(struct scan *s, struct evf *f, int level)
 {
@@ -201,6 +224,8 @@ static int object(struct scan *s, struct evf *f, int level)
 		s->p++;
 		ws(s);
 		vstart = s->p;
+		if (f && level && seen_twice(f, &k, level))
+			f->odd = 1;
 		if (f && level == 1) {
 			long long iv = 0;
 			int is_int = 0;

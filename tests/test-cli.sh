@@ -47,7 +47,9 @@ if printf 'int main(void){return 3;}' | ${CC:-cc} -static -x c -o "$T/static" - 
 fi
 
 # A setuid program run by someone else is named as untraceable.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+	nobody test -x "$ST"; then
 	cp "$ST_BUILDDIR/examples/echo-pair" "$T/suid"
 	chmod 4755 "$T/suid"
 	chmod 711 "$T"

@@ -71,7 +71,8 @@ ok "bad SENDTRACE_OUTPUT: default used" sh -c 'ls "$0"/sendtrace.*.jsonl >/dev/n
 ok "relative output path" test -s "$T/rel.jsonl"
 
 # An unwritable directory, for a user who is not root.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+	setpriv --reuid=nobody --regid=nogroup --clear-groups test -x "$EX" -a -r "$ST_TEST_LIB"; then
 	mkdir "$T/ro" && chmod 755 "$T/ro" && chmod 711 "$T"
 	out=$(SENDTRACE_OUTPUT=$T/ro/x.jsonl LD_PRELOAD=$ST_TEST_LIB \
 		setpriv --reuid=nobody --regid=nogroup --clear-groups "$EX" 2>"$T/err")

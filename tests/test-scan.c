@@ -84,6 +84,8 @@ int main(void)
 	    "{\"v\":1,\"event\":\"call\",\"a\":1e}",
 	    "{\"v\":1,\"event\":\"call\",\"a\":tru}",
 	    "{\"v\":2,\"event\":\"call\"}",
+	    /* A kept key twice, of two types: found by fuzz-scan. */
+	    "{\"v\":1,\"event\":\"call\",\"ts\":5,\"ts\":\"x\"}",
 	    "{\"v\":1}",
 	    "[{\"v\":1,\"event\":\"call\"}]",
 	    "{\"v\":1,\"event\":\"call\",\"s\":\"tab\there\"}",

@@ -22,7 +22,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 
 	if (!scan_event((const char *)data, n, &s))
 		return 0;
-	/* What the scanner accepts, jansson must accept, with the same fields. */
+	/*
+	 * What the scanner accepts, jansson must accept, with the same fields.
+	 * (Without JSON_REJECT_DUPLICATES: the scanner checks duplicates only of
+	 * the keys it keeps, and those it never accepts.)
+	 */
 	ev = ev_parse((const char *)data, n, &why);
 	if (!ev) {
 		ev = json_loadb((const char *)data, n, 0, NULL);
