@@ -47,6 +47,13 @@ int ev_open(struct ev_reader *r, const char *path);
 json_t *ev_next(struct ev_reader *r);
 void ev_close(struct ev_reader *r);
 int ev_blank(const char *s, size_t n);
+/*
+ * Every event of every file, in file order: start(reader) once per file,
+ * each(event) per event. Missing files and bad lines are reported; returns
+ * EXIT_TROUBLE if there were any, else EXIT_OK.
+ */
+int ev_read_files(char **files, int n, void (*start)(struct ev_reader *, void *),
+		  void (*each)(json_t *, struct ev_reader *, void *), void *arg);
 /* Parse one line as an event (NULL and *why set when it is not one). */
 json_t *ev_parse(const char *line, size_t n, const char **why);
 

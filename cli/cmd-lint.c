@@ -224,6 +224,16 @@ static void print_rules(void)
 		       st_rules[i].msg);
 }
 
+static void each_event(json_t *ev, struct ev_reader *r, void *arg)
+{
+	json_t *lint = json_object_get(ev, "lint"), *f;
+	size_t n;
+
+	(void)r;
+	json_array_foreach (lint, n, f)
+		add(arg, ev, f);
+}
+
 static int cmd_lint_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -232,8 +242,7 @@ static int cmd_lint_exec(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
 	struct groups g = {NULL, 0, 0};
-	int c, i, json = 0, trouble = 0, fail_rank = ST_SEV_INFO, fail = 0;
-	unsigned long bad = 0;
+	int c, json = 0, status, fail_rank = ST_SEV_INFO, fail = 0;
 	size_t k;
 
 	while ((c = getopt_long(argc, argv, "+f:jrhV", opts, NULL)) != -1) {
@@ -272,28 +281,7 @@ static int cmd_lint_exec(int argc, char **argv)
 		cli_error("lint: no trace file given (use - for standard input)");
 		return EXIT_TROUBLE;
 	}
-	for (i = optind; i < argc; i++) {
-		struct ev_reader r;
-		json_t *ev;
-
-		if (ev_open(&r, argv[i]) != 0) {
-			trouble = 1;
-			continue;
-		}
-		while ((ev = ev_next(&r))) {
-			json_t *lint = json_object_get(ev, "lint"), *f;
-			size_t n;
-
-			json_array_foreach (lint, n, f)
-				add(&g, ev, f);
-			json_decref(ev);
-		}
-		if (r.bad)
-			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
-				  r.bad == 1 ? "" : "s");
-		bad += r.bad;
-		ev_close(&r);
-	}
+	status = ev_read_files(argv + optind, argc - optind, NULL, each_event, &g);
 	if (g.n)
 		qsort(g.v, g.n, sizeof(*g.v), by_severity);
 	if (json)
@@ -307,8 +295,8 @@ static int cmd_lint_exec(int argc, char **argv)
 		json_decref(g.v[k].pids);
 	}
 	free(g.v);
-	if (trouble || bad)
-		return EXIT_TROUBLE;
+	if (status != EXIT_OK)
+		return status;
 	return fail ? EXIT_FINDINGS : EXIT_OK;
 }
 

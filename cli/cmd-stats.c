@@ -225,6 +225,8 @@ static int stats_fast(const char *line, size_t n, void *arg)
 	struct fast_ctx *x = arg;
 	struct evf e;
 
+	/* Every line comes here first: the previous event's values are gone. */
+	arena_reset();
 	if (!scan_event(line, n, &e))
 		return 0;
 	filter_first_ts(x->f, e.ts);
@@ -359,6 +361,30 @@ static void print_json(struct stats *st)
 	json_decref(root);
 }
 
+static void start_file(struct ev_reader *r, void *arg)
+{
+	struct fast_ctx *x = arg;
+
+	x->f->have_first = 0; /* +SECONDS counts from each file's first event */
+	r->fast = stats_fast;
+	r->fast_arg = x;
+}
+
+/* Lines the scanner refused but jansson read. */
+static void each_event(json_t *ev, struct ev_reader *r, void *arg)
+{
+	struct fast_ctx *x = arg;
+	struct evf e;
+	char *flags;
+
+	(void)r;
+	evf_from_json(ev, &e, &flags);
+	filter_first_ts(x->f, e.ts);
+	if (filter_match_fields(x->f, &e))
+		add(x->st, &e);
+	(void)flags; /* json_dumps() took it from the arena: no free */
+}
+
 static int cmd_stats_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -371,8 +397,7 @@ static int cmd_stats_exec(int argc, char **argv)
 	static struct stats st;
 	struct filter f;
 	struct fast_ctx fx = {&st, &f};
-	unsigned long bad = 0;
-	int c, i, json = 0, trouble = 0, k;
+	int c, json = 0, status, k;
 	size_t p;
 
 	memset(&f, 0, sizeof(f));
@@ -408,37 +433,9 @@ static int cmd_stats_exec(int argc, char **argv)
 	json_set_alloc_funcs(arena_alloc, arena_free);
 	if (f.since_rel || f.until_rel)
 		cli_error("stats: +SECONDS in --since/--until counts from each file's first event");
-	for (i = optind; i < argc; i++) {
-		struct ev_reader r;
-		json_t *ev;
-
-		if (ev_open(&r, argv[i]) != 0) {
-			trouble = 1;
-			continue;
-		}
-		f.have_first = 0;
-		r.fast = stats_fast;
-		r.fast_arg = &fx;
-		while ((ev = ev_next(&r))) {
-			struct evf e;
-			char *flags;
-
-			evf_from_json(ev, &e, &flags);
-			filter_first_ts(&f, e.ts);
-			if (filter_match_fields(&f, &e))
-				add(&st, &e);
-			(void)flags; /* json_dumps() took it from the arena: no free */
-			json_decref(ev);
-			arena_reset();
-		}
-		if (r.bad)
-			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
-				  r.bad == 1 ? "" : "s");
-		bad += r.bad;
-		ev_close(&r);
-	}
+	status = ev_read_files(argv + optind, argc - optind, start_file, each_event, &fx);
 	json_set_alloc_funcs(malloc, free);
-	if (trouble && !st.events)
+	if (status != EXIT_OK && !st.events)
 		; /* nothing was read: the errors said why */
 	else if (json)
 		print_json(&st);
@@ -451,7 +448,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		free(st.peers[p].peer);
 	}
 	free(st.peers);
-	return trouble || bad ? EXIT_TROUBLE : EXIT_OK;
+	return status;
 }
 
 const struct cmd_entry cmd_stats_entry = {

@@ -103,6 +103,35 @@ json_t *ev_next(struct ev_reader *r)
 	return NULL;
 }
 
+int ev_read_files(char **files, int n, void (*start)(struct ev_reader *, void *),
+		  void (*each)(json_t *, struct ev_reader *, void *), void *arg)
+{
+	unsigned long bad = 0;
+	int i, trouble = 0;
+
+	for (i = 0; i < n; i++) {
+		struct ev_reader r;
+		json_t *ev;
+
+		if (ev_open(&r, files[i]) != 0) {
+			trouble = 1;
+			continue;
+		}
+		if (start)
+			start(&r, arg);
+		while ((ev = ev_next(&r))) {
+			each(ev, &r, arg);
+			json_decref(ev);
+		}
+		if (r.bad)
+			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
+				  r.bad == 1 ? "" : "s");
+		bad += r.bad;
+		ev_close(&r);
+	}
+	return trouble || bad ? EXIT_TROUBLE : EXIT_OK;
+}
+
 json_t *ev_parse(const char *line, size_t n, const char **why)
 {
 	json_t *ev = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL), *v;

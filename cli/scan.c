@@ -191,13 +191,16 @@ static int seen_twice(struct evf *f, const struct evs *k, int level)
 {
 	unsigned i, from = level == 1 ? 0 : 16, to = level == 1 ? 16 : 20;
 
+	/* Most keys are none of ours: rule them out by length and first letter. */
+	if (!k->plain || k->n == 0 || k->n > 10 || !strchr("vetpfrdlbcsp", k->p[0]))
+		return 0;
 	for (i = from; i < to; i++) {
-		if (key_is(k, kept_keys[i])) {
-			if (f->seen & (1u << i))
-				return 1;
-			f->seen |= 1u << i;
-			return 0;
-		}
+		if (kept_keys[i][0] != k->p[0] || !key_is(k, kept_keys[i]))
+			continue;
+		if (f->seen & (1u << i))
+			return 1;
+		f->seen |= 1u << i;
+		return 0;
 	}
 	return 0;
 }
