@@ -16,6 +16,7 @@ struct cmd_entry {
 	const char *usage;
 	const char *summary;
 	int (*exec)(int argc, char **argv);
+	int filters; /* takes the FILTERS of filter.c: listed in --help */
 };
 
 extern const struct cmd_entry cmd_run_entry;
@@ -25,6 +26,8 @@ extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_env_entry;
 
 void cli_usage(const struct cmd_entry *cmd, FILE *out);
+/* getopt's result for -h, -V or a bad option: the exit status; -1 for any other. */
+int cli_common_option(int c, const struct cmd_entry *cmd);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- events.c: reading JSON Lines traces, line by line, forgiving and loud ---- */

@@ -266,15 +266,8 @@ static int cmd_lint_exec(int argc, char **argv)
 		case 'r':
 			print_rules();
 			return EXIT_OK;
-		case 'h':
-			cli_usage(&cmd_lint_entry, stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("sendtrace %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
 		default:
-			cli_usage(&cmd_lint_entry, stderr);
-			return EXIT_TROUBLE;
+			return cli_common_option(c, &cmd_lint_entry);
 		}
 	}
 	if (optind >= argc) {

@@ -206,15 +206,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		case 'X':
 			o->style = 2;
 			break;
-		case 'h':
-			cli_usage(self, stdout);
-			return 1;
-		case 'V':
-			printf("sendtrace %s\n", PACKAGE_VERSION);
-			return 1;
 		default:
-			cli_usage(self, stderr);
-			return -1;
+			/* --help and --version end here (1); a bad option is trouble (-1). */
+			return cli_common_option(c, self) == EXIT_OK ? 1 : -1;
 		}
 	}
 	return 0;

@@ -115,16 +115,8 @@ static int cmd_show_exec(int argc, char **argv)
 				return EXIT_TROUBLE;
 			}
 			break;
-		case 'h':
-			cli_usage(&cmd_show_entry, stdout);
-			fputs(filter_help(), stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("sendtrace %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
 		default:
-			cli_usage(&cmd_show_entry, stderr);
-			return EXIT_TROUBLE;
+			return cli_common_option(c, &cmd_show_entry);
 		}
 	}
 	/* NO_COLOR (no-color.org) turns colour off unless asked for explicitly. */
@@ -230,4 +222,5 @@ const struct cmd_entry cmd_show_entry = {
 	       "  -V, --version         the version\n"
 	       "filters (all must match):\n",
     .exec = cmd_show_exec,
+    .filters = 1,
 };

@@ -414,16 +414,8 @@ static int cmd_stats_exec(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
-		case 'h':
-			cli_usage(&cmd_stats_entry, stdout);
-			fputs(filter_help(), stdout);
-			return EXIT_OK;
-		case 'V':
-			printf("sendtrace %s\n", PACKAGE_VERSION);
-			return EXIT_OK;
 		default:
-			cli_usage(&cmd_stats_entry, stderr);
-			return EXIT_TROUBLE;
+			return cli_common_option(c, &cmd_stats_entry);
 		}
 	}
 	if (optind >= argc) {
@@ -464,4 +456,5 @@ const struct cmd_entry cmd_stats_entry = {
 	       "  -V, --version         the version\n"
 	       "filters (all must match):\n",
     .exec = cmd_stats_exec,
+    .filters = 1,
 };

@@ -25,6 +25,26 @@ void cli_error(const char *fmt, ...)
 void cli_usage(const struct cmd_entry *cmd, FILE *out)
 {
 	fprintf(out, "usage: sendtrace %s %s\n%s", cmd->name, cmd->usage, cmd->summary);
+	if (cmd->filters)
+		fputs(filter_help(), out);
+}
+
+int cli_common_option(int c, const struct cmd_entry *cmd)
+{
+	switch (c) {
+	case 'h':
+		cli_usage(cmd, stdout);
+		return EXIT_OK;
+	case 'V':
+		printf("sendtrace %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	case '?':
+	case ':':
+		cli_usage(cmd, stderr);
+		return EXIT_TROUBLE;
+	default:
+		return -1;
+	}
 }
 
 static void usage(FILE *out)

@@ -148,3 +148,45 @@ int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi)
 	*hi = e.hi;
 	return 0;
 }
+
+/*
+ * The lock-free tables keyed by address (lint's call sites, backtrace
+ * frames): open addressing, a slot claimed by compare-and-swap on its key,
+ * then filled and published by its claimer. A reader meeting a slot still
+ * being filled goes on without it rather than wait (a signal handler may have
+ * interrupted the filler on the same thread).
+ */
+struct st_slot *st_slot_find(void *table, size_t n, size_t size, uintptr_t ip, unsigned probe,
+			     int *fresh)
+{
+	unsigned h = (unsigned)((ip >> 3) ^ (ip >> 17)) % n, i;
+
+	if (fresh)
+		*fresh = 0;
+	for (i = 0; i < probe && i < n; i++) {
+		struct st_slot *s = (struct st_slot *)((char *)table + ((h + i) % n) * size);
+		uintptr_t seen = __atomic_load_n(&s->ip, __ATOMIC_ACQUIRE), zero = 0;
+
+		if (seen == ip)
+			return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+		if (seen)
+			continue;
+		if (!fresh)
+			return NULL; /* a free slot ends the probe: ip is not here */
+		if (!__atomic_compare_exchange_n(&s->ip, &zero, ip, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			if (zero == ip)
+				return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+			continue;
+		}
+		__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);
+		*fresh = 1;
+		return s;
+	}
+	return NULL;
+}
+
+void st_slot_ready(struct st_slot *s)
+{
+	__atomic_store_n(&s->state, 2, __ATOMIC_RELEASE);
+}

@@ -28,8 +28,7 @@ static uintptr_t st_self_lo, st_self_hi;
 #define ST_FRAMES 4096
 
 struct st_frame {
-	uintptr_t ip;
-	int state; /* 1 being filled, 2 ready */
+	struct st_slot slot; /* keyed by ip */
 	unsigned short objlen, fnlen;
 	uintptr_t off, fn_off;
 	char obj[192];
@@ -66,7 +65,7 @@ static void st_frame_encode(struct st_frame *f)
 	struct st_json w;
 
 	st_json_init(&w, f->text, sizeof(f->text));
-	st_json_frame_fields(&w, f->ip, f);
+	st_json_frame_fields(&w, f->slot.ip, f);
 	f->textlen = w.overflow ? 0 : (unsigned short)st_json_len(&w);
 }
 
@@ -178,41 +177,24 @@ void st_bt_init(void)
 
 static struct st_frame *st_frame_get(uintptr_t ip, unw_cursor_t *cur)
 {
-	unsigned h = (unsigned)((ip >> 3) ^ (ip >> 17)) % ST_FRAMES, i;
+	int fresh, r;
+	unw_word_t off = 0;
+	struct st_frame *f =
+	    (struct st_frame *)st_slot_find(st_frames, ST_FRAMES, sizeof(*f), ip, 16, &fresh);
 
-	for (i = 0; i < 16; i++) {
-		struct st_frame *f = &st_frames[(h + i) % ST_FRAMES];
-		uintptr_t seen = __atomic_load_n(&f->ip, __ATOMIC_ACQUIRE), zero = 0;
-
-		if (seen == ip)
-			return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
-		if (seen)
-			continue;
-		if (!__atomic_compare_exchange_n(&f->ip, &zero, ip, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE)) {
-			if (zero == ip)
-				return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
-			continue;
-		}
-		__atomic_store_n(&f->state, 1, __ATOMIC_RELEASE);
-		f->objlen = (unsigned short)st_addr_module(ip, f->obj, sizeof(f->obj), &f->off);
-		{
-			unw_word_t off = 0;
-			int r;
-
-			f->fn[0] = '\0';
-			r = unw_get_proc_name(cur, f->fn, sizeof(f->fn), &off);
-			if ((r == 0 || r == -UNW_ENOMEM) && f->fn[0]) {
-				f->fn[sizeof(f->fn) - 1] = '\0';
-				f->fnlen = (unsigned short)strlen(f->fn);
-				f->fn_off = (uintptr_t)off;
-			}
-		}
-		st_frame_encode(f);
-		__atomic_store_n(&f->state, 2, __ATOMIC_RELEASE);
-		return f;
+	if (!f || !fresh)
+		return f; /* ready, or (neighbourhood full) shown by address only */
+	f->objlen = (unsigned short)st_addr_module(ip, f->obj, sizeof(f->obj), &f->off);
+	f->fn[0] = '\0';
+	r = unw_get_proc_name(cur, f->fn, sizeof(f->fn), &off);
+	if ((r == 0 || r == -UNW_ENOMEM) && f->fn[0]) {
+		f->fn[sizeof(f->fn) - 1] = '\0';
+		f->fnlen = (unsigned short)strlen(f->fn);
+		f->fn_off = (uintptr_t)off;
 	}
-	return NULL; /* neighbourhood full: the frame is shown by address only */
+	st_frame_encode(f);
+	st_slot_ready(&f->slot);
+	return f;
 }
 
 static void st_json_frame(struct st_json *j, uintptr_t ip, const struct st_frame *f)
@@ -226,18 +208,8 @@ static void st_json_frame(struct st_json *j, uintptr_t ip, const struct st_frame
 /* A frame already symbolized, or NULL. */
 static struct st_frame *st_frame_cached(uintptr_t ip)
 {
-	unsigned h = (unsigned)((ip >> 3) ^ (ip >> 17)) % ST_FRAMES, i;
-
-	for (i = 0; i < 16; i++) {
-		struct st_frame *f = &st_frames[(h + i) % ST_FRAMES];
-		uintptr_t seen = __atomic_load_n(&f->ip, __ATOMIC_ACQUIRE);
-
-		if (seen == ip)
-			return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE) == 2 ? f : NULL;
-		if (!seen)
-			return NULL;
-	}
-	return NULL;
+	return (struct st_frame *)st_slot_find(st_frames, ST_FRAMES, sizeof(struct st_frame), ip,
+					       16, NULL);
 }
 
 /*

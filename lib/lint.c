@@ -45,9 +45,8 @@
 #define ST_SITES 1024
 
 struct st_site {
-	uintptr_t ip;
-	int state;	  /* 0 empty, 1 being filled, 2 ready */
-	unsigned checked; /* per-site rules already decided here */
+	struct st_slot slot; /* keyed by the return address */
+	unsigned checked;    /* per-site rules already decided here */
 	size_t objlen;
 	uintptr_t off;
 	char obj[256];
@@ -58,37 +57,23 @@ static int st_sites_full_warned;
 
 static void st_site_resolve(struct st_site *s)
 {
-	s->objlen = st_addr_module(s->ip, s->obj, sizeof(s->obj), &s->off);
+	s->objlen = st_addr_module(s->slot.ip, s->obj, sizeof(s->obj), &s->off);
 }
 
 static struct st_site *st_site_get(void *ip)
 {
-	uintptr_t key = (uintptr_t)ip;
-	unsigned h = (unsigned)((key >> 4) ^ (key >> 14)) % ST_SITES, i;
+	int fresh;
+	struct st_site *s = (struct st_site *)st_slot_find(st_sites, ST_SITES, sizeof(*s),
+							   (uintptr_t)ip, ST_SITES, &fresh);
 
-	for (i = 0; i < ST_SITES; i++) {
-		struct st_site *s = &st_sites[(h + i) % ST_SITES];
-		uintptr_t cur = __atomic_load_n(&s->ip, __ATOMIC_ACQUIRE), zero = 0;
-
-		if (cur == key)
-			return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
-		if (cur)
-			continue;
-		if (!__atomic_compare_exchange_n(&s->ip, &zero, key, 0, __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE)) {
-			if (zero == key)
-				return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
-			continue;
-		}
-		__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);
+	if (s && fresh) {
 		st_site_resolve(s);
-		__atomic_store_n(&s->state, 2, __ATOMIC_RELEASE);
-		return s;
-	}
-	if (!__atomic_exchange_n(&st_sites_full_warned, 1, __ATOMIC_RELAXED))
+		st_slot_ready(&s->slot);
+	} else if (!s && !__atomic_exchange_n(&st_sites_full_warned, 1, __ATOMIC_RELAXED)) {
 		st_warn("more than 1024 call sites with findings; ",
 			"later ones are recorded without module and offset", "");
-	return NULL;
+	}
+	return s;
 }
 
 /* Has this per-site rule been decided at s? Marks it so. */

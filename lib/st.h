@@ -126,6 +126,18 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 /* ---- addr.c: module and offset of an address ---- */
 size_t st_addr_module(uintptr_t ip, char *obj, size_t cap, uintptr_t *off) ST_HIDDEN;
 int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi) ST_HIDDEN;
+/* The head of an entry in a lock-free table keyed by address. */
+struct st_slot {
+	uintptr_t ip;
+	int state; /* 0 free, 1 being filled, 2 ready */
+};
+/*
+ * ip's entry when ready; with fresh != NULL, a free one claimed for ip
+ * (*fresh = 1: fill it, then st_slot_ready()). NULL if absent or in progress.
+ */
+struct st_slot *st_slot_find(void *table, size_t n, size_t size, uintptr_t ip, unsigned probe,
+			     int *fresh) ST_HIDDEN;
+void st_slot_ready(struct st_slot *s) ST_HIDDEN;
 
 /* ---- backtrace.c ---- */
 void st_bt_init(void) ST_HIDDEN;
