@@ -137,7 +137,12 @@ fpid=$!
 sleep 0.5
 SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
 SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
-sleep 1
+# The follower polls every 200 ms; give a loaded machine ample time.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ "$(grep -c ' = ' "$T/f.out")" -ge 12 ] && break
+	sleep 0.5
+done
+sleep 0.5
 kill -INT $fpid
 wait $fpid
 eq "show -f: every call of both runs, as they came" "$(grep -c 'sendmsg(' "$T/f.out")" "2"
