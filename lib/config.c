@@ -121,42 +121,37 @@ static void st_load_lint(void)
 	}
 }
 
-static void st_load_backtrace(void)
+/* A whole number from 0 to max in variable `name`, else 0 with one warning. */
+static int st_env_number(const char *name, long max, const char *accepts)
 {
-	const char *v = getenv("SENDTRACE_BACKTRACE");
+	const char *v = getenv(name);
 	char *end;
 	long n;
 
-	st_config.backtrace = 0;
 	if (!v || !v[0])
-		return;
+		return 0;
 	n = strtol(v, &end, 10);
-	if (*end || n < 0 || n > 64) {
-		st_warn("SENDTRACE_BACKTRACE='", v,
-			"' is not valid (accepts a number of frames from 0 to 64); using 0");
-		return;
+	if (*end || n < 0 || n > max) {
+		char what[64];
+		size_t l = strlen(name);
+
+		/* NAME=' without stdio: the names are ours and short. */
+		memcpy(what, name, l);
+		memcpy(what + l, "='", 3);
+		st_warn(what, v, accepts);
+		return 0;
 	}
-	st_config.backtrace = (int)n;
+	return (int)n;
 }
 
-#define ST_PAYLOAD_MAX 1024
-
-static void st_load_payload(void)
+static void st_load_numbers(void)
 {
-	const char *v = getenv("SENDTRACE_PAYLOAD");
-	char *end;
-	long n;
-
-	st_config.payload = 0;
-	if (!v || !v[0])
-		return;
-	n = strtol(v, &end, 10);
-	if (*end || n < 0 || n > ST_PAYLOAD_MAX) {
-		st_warn("SENDTRACE_PAYLOAD='", v,
-			"' is not valid (accepts a number of bytes from 0 to 1024); using 0 (off)");
-		return;
-	}
-	st_config.payload = (int)n;
+	st_config.backtrace = st_env_number(
+	    "SENDTRACE_BACKTRACE", 64,
+	    "' is not valid (accepts a number of frames from 0 to 64); using 0");
+	st_config.payload = st_env_number(
+	    "SENDTRACE_PAYLOAD", 1024,
+	    "' is not valid (accepts a number of bytes from 0 to 1024); using 0 (off)");
 }
 
 /* Comma-separated call names; "sendfile" covers sendfile64 too. */
@@ -199,10 +194,9 @@ static void st_load_calls(void)
 
 void st_config_load(void)
 {
-	st_load_payload();
+	st_load_numbers();
 	st_load_calls();
 	st_load_output();
 	st_load_fds();
 	st_load_lint();
-	st_load_backtrace();
 }
