@@ -78,10 +78,8 @@ static int cmd_show_exec(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+bjft:hV", opts, NULL)) != -1) {
 		int r = filter_option(&f, c, optarg);
 
-		if (r < 0) {
-			cli_error("show: bad value '%s' for a filter option", optarg);
-			return EXIT_TROUBLE;
-		}
+		if (r < 0)
+			return EXIT_TROUBLE; /* filter_option said why */
 		if (r > 0)
 			continue;
 		switch (c) {

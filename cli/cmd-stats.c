@@ -404,10 +404,8 @@ static int cmd_stats_exec(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+jhV", opts, NULL)) != -1) {
 		int r = filter_option(&f, c, optarg);
 
-		if (r < 0) {
-			cli_error("stats: bad value '%s' for a filter option", optarg);
-			return EXIT_TROUBLE;
-		}
+		if (r < 0)
+			return EXIT_TROUBLE; /* filter_option said why */
 		if (r > 0)
 			continue;
 		switch (c) {

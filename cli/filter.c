@@ -20,8 +20,7 @@ static int parse_time(const char *s, long long *ns, int *relative)
 	return 0;
 }
 
-/* Returns 1 if opt was a filter option (and consumed), 0 if not, -1 on a bad value. */
-int filter_option(struct filter *f, int opt, const char *arg)
+static int filter_value(struct filter *f, int opt, const char *arg)
 {
 	char *end;
 
@@ -58,6 +57,21 @@ int filter_option(struct filter *f, int opt, const char *arg)
 	default:
 		return 0;
 	}
+}
+
+/*
+ * Returns 1 if opt was a filter option (and consumed), 0 if not, -1 on a bad
+ * value, which it has said, naming the option.
+ */
+int filter_option(struct filter *f, int opt, const char *arg)
+{
+	static const char *const names[] = {"pid",    "tid",  "call", "fd",    "flag",
+					    "errors", "lint", "peer", "since", "until"};
+	int r = filter_value(f, opt, arg);
+
+	if (r < 0)
+		cli_error("bad value '%s' for --%s", arg, names[opt - FILTER_PID]);
+	return r;
 }
 
 /* "send,sendto": is name one of them? "sendfile" covers sendfile64. */

@@ -280,6 +280,32 @@ char *th_results(void)
 	return buf;
 }
 
+long long th_value(const char *res, const char *key, int nth, long long dflt)
+{
+	size_t kl = strlen(key);
+	const char *p;
+
+	/* Whole words only: "fork" must not match inside "vfork". */
+	for (p = res; (p = strstr(p, key)); p += kl) {
+		char *end;
+		long long v = 0;
+		int i;
+
+		if ((p != res && p[-1] != ' ' && p[-1] != '\n') || p[kl] != ' ')
+			continue;
+		end = (char *)p + kl;
+		for (i = 0; i <= nth; i++) {
+			const char *start = end;
+
+			v = strtoll(start, &end, 10);
+			if (end == start)
+				return dflt;
+		}
+		return v;
+	}
+	return dflt;
+}
+
 int th_udp_receiver(int family, void *addr, unsigned int *len)
 {
 	struct sockaddr_storage ss;

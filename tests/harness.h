@@ -52,6 +52,8 @@ void th_skip(const char *why) __attribute__((noreturn));
 /* For workloads: a line into the results file, read back with th_results(). */
 void th_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *th_results(void); /* whole file, caller frees */
+/* The n-th number after the word `key` in results text ("child 5 parent 3"), else dflt. */
+long long th_value(const char *res, const char *key, int nth, long long dflt);
 
 /* Small helpers for workloads. */
 int th_udp_receiver(int family, void *addr, unsigned int *len);

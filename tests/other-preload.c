@@ -1,4 +1,5 @@
-/* other-preload.c: another LD_PRELOAD library that wraps send, to run beside libsendtrace in either order. */
+/* other-preload.c: another LD_PRELOAD library that wraps send, to run beside libsendtrace in either
+ * order. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>

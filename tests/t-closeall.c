@@ -13,12 +13,31 @@
 #include <sys/syscall.h>
 #endif
 
+/* Everything the peer of q[0] received: the program's bytes, and nothing of ours. */
+static long drain(int peer)
+{
+	static char buf[65536];
+	long got = 0, n;
+
+	while ((n = recv(peer, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		got += n;
+	return got;
+}
+
+/* A new socket pair after the fds were taken away, and one send on it. */
+static void send_fresh(const char *key, const char *msg, size_t len)
+{
+	int q[2];
+
+	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
+	send(q[0], msg, len, MSG_NOSIGNAL);
+	th_result("%s %ld", key, drain(q[1]));
+}
+
 void th_workload(void)
 {
 	int sp[2], q[2], fd, max;
-	char buf[65536];
 	struct rlimit rl;
-	long got = 0, n;
 
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 	send(sp[0], "before", 5, 0);
@@ -33,40 +52,25 @@ void th_workload(void)
 	for (fd = q[1] + 1; fd < 1100 && fd < max; fd++)
 		dup2(q[0], fd);
 	send(q[0], "after", 6, MSG_NOSIGNAL);
-	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		got += n;
-	th_result("peer %ld", got);
+	th_result("peer %ld", drain(q[1]));
 
 	/* close_range() over everything, then new sockets. */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
-	send(q[0], "again!", 7, MSG_NOSIGNAL);
-	got = 0;
-	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		got += n;
-	th_result("peer2 %ld", got);
+	send_fresh("peer2", "again!", 7);
 
-	/* closefrom() (glibc 2.34), then a socketpair and a send. */
+	/* closefrom() (glibc 2.34), then the same. */
 	closefrom(3);
-	socketpair(AF_UNIX, SOCK_STREAM, 0, q);
-	send(q[0], "third!!!", 8, MSG_NOSIGNAL);
-	got = 0;
-	while ((n = recv(q[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		got += n;
-	th_result("peer3 %ld", got);
+	send_fresh("peer3", "third!!!", 8);
 }
 
 static void check_run(const char *what)
 {
-	char *res = th_results(), *p;
+	char *res = th_results();
 	long peer = -1, peer2 = -1, peer3 = -1;
 
-	if ((p = strstr(res, "peer ")))
-		sscanf(p, "peer %ld", &peer);
-	if ((p = strstr(res, "peer2 ")))
-		sscanf(p, "peer2 %ld", &peer2);
-	if ((p = strstr(res, "peer3 ")))
-		sscanf(p, "peer3 %ld", &peer3);
+	peer = th_value(res, "peer", 0, peer);
+	peer2 = th_value(res, "peer2", 0, peer2);
+	peer3 = th_value(res, "peer3", 0, peer3);
 	free(res);
 	TH_OK(peer == 6, "%s: the program's socket got exactly its own 6 bytes (got %ld)", what,
 	      peer);

@@ -1,4 +1,5 @@
-/* t-coexist.c: beside another preload that wraps send, with a program's own dlsym(RTLD_NEXT), and with LFS/FORTIFY builds. */
+/* t-coexist.c: beside another preload that wraps send, with a program's own dlsym(RTLD_NEXT), and
+ * with LFS/FORTIFY builds. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>

@@ -43,13 +43,13 @@ static size_t count_len(long long len, long long pid)
 
 void th_check(void)
 {
-	char *res = th_results(), *p;
+	char *res = th_results();
 	int child = 0, parent = 0, starts_child = 0, starts_parent = 0;
 	size_t i;
 	json_t *ev;
 
-	if ((p = strstr(res, "child ")))
-		sscanf(p, "child %d parent %d", &child, &parent);
+	child = (int)th_value(res, "child", 0, 0);
+	parent = (int)th_value(res, "parent", 0, 0);
 	free(res);
 	TH_OK(child > 0 && parent > 0, "pids reported");
 	TH_OK(count_len(11, parent) == 1, "parent's first send once, under the parent");

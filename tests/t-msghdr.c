@@ -156,18 +156,14 @@ void th_workload(void)
 void th_check(void)
 {
 	json_t *ev;
-	char *res = th_results(), want[64], *p;
+	char *res = th_results(), want[64];
 	long long rights = -2, pk = -2, pk6 = -2;
 	int port4 = 0;
 
-	if ((p = strstr(res, "rights ")))
-		sscanf(p, "rights %lld", &rights);
-	if ((p = strstr(res, "pktinfo ")))
-		sscanf(p, "pktinfo %lld", &pk);
-	if ((p = strstr(res, "pktinfo6 ")))
-		sscanf(p, "pktinfo6 %lld", &pk6);
-	if ((p = strstr(res, "port4 ")))
-		sscanf(p, "port4 %d", &port4);
+	rights = th_value(res, "rights", 0, rights);
+	pk = th_value(res, "pktinfo", 0, pk);
+	pk6 = th_value(res, "pktinfo6", 0, pk6);
+	port4 = th_value(res, "port4", 0, port4);
 	free(res);
 
 	ev = th_find("sendmsg", 12, 0);

@@ -1,4 +1,5 @@
-/* t-procs.c: every process is traced under its own pid, with start and exit records, none lost or doubled. */
+/* t-procs.c: every process is traced under its own pid, with start and exit records, none lost or
+ * doubled. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -129,8 +130,7 @@ static int count(long long len, long long pid, int want_other)
 	int n = 0;
 	json_t *ev;
 
-	json_array_foreach(th_events(), i, ev)
-	{
+	json_array_foreach (th_events(), i, ev) {
 		long long p = json_integer_value(json_object_get(ev, "pid"));
 
 		if (json_integer_value(json_object_get(ev, "len")) == len &&
@@ -153,8 +153,7 @@ static int records(const char *what, long long pid)
 	int n = 0;
 	json_t *ev;
 
-	json_array_foreach(th_events(), i, ev)
-	{
+	json_array_foreach (th_events(), i, ev) {
 		if (!strcmp(json_string_value(json_object_get(ev, "event")), what) &&
 		    json_integer_value(json_object_get(ev, "pid")) == pid)
 			n++;
@@ -164,20 +163,15 @@ static int records(const char *what, long long pid)
 
 void th_check(void)
 {
-	char *res = th_results(), *p;
+	char *res = th_results();
 	int parent = 0, forked = 0, vforked = 0, spawned = 0, shelled = 0;
 	long long len;
 
-	if ((p = strstr(res, "parent ")))
-		sscanf(p, "parent %d", &parent);
-	if ((p = strstr(res, "fork ")))
-		sscanf(p, "fork %d", &forked);
-	if ((p = strstr(res, "vfork ")))
-		sscanf(p, "vfork %d", &vforked);
-	if ((p = strstr(res, "spawn ")))
-		sscanf(p, "spawn %d", &spawned);
-	if ((p = strstr(res, "sh ")))
-		sscanf(p, "sh %d", &shelled);
+	parent = th_value(res, "parent", 0, parent);
+	forked = th_value(res, "fork", 0, forked);
+	vforked = th_value(res, "vfork", 0, vforked);
+	spawned = th_value(res, "spawn", 0, spawned);
+	shelled = th_value(res, "sh", 0, shelled);
 	free(res);
 	TH_OK(count(11, forked, 0) == 1 && count(11, forked, 1) == 0,
 	      "fork from a threaded program: the child's send, once, under its pid");
@@ -206,9 +200,9 @@ void th_check(void)
 		size_t i;
 		json_t *ev;
 
-		json_array_foreach(th_events(), i, ev) if (
-			!strcmp(json_string_value(json_object_get(ev, "event")), "exit") &&
-			json_integer_value(json_object_get(ev, "pid")) == len)
-			TH_INT(ev, "events", 1); /* its own count, not its parent's */
+		json_array_foreach (th_events(), i, ev)
+			if (!strcmp(json_string_value(json_object_get(ev, "event")), "exit") &&
+			    json_integer_value(json_object_get(ev, "pid")) == len)
+				TH_INT(ev, "events", 1); /* its own count, not its parent's */
 	}
 }

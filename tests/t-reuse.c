@@ -60,14 +60,13 @@ void th_workload(void)
 
 void th_check(void)
 {
-	char *res = th_results(), *p;
+	char *res = th_results();
 	int same = 0, lis = -1, c = -2;
 	json_t *ev;
 
-	if ((p = strstr(res, "same ")))
-		sscanf(p, "same %d", &same);
-	if ((p = strstr(res, "fds ")))
-		sscanf(p, "fds %d %d", &lis, &c);
+	same = th_value(res, "same", 0, same);
+	lis = (int)th_value(res, "fds", 0, lis);
+	c = (int)th_value(res, "fds", 1, c);
 	free(res);
 	TH_OK(same, "the UDP socket reused the unix socket's fd number");
 	TH_STR(th_find("send", 1, 1), "sock.family", "AF_UNIX");

@@ -107,9 +107,9 @@ void th_check(void)
 	int port4 = 0, port6 = 0;
 	long long sret = -2;
 
-	sscanf(strstr(res, "send ") ? strstr(res, "send ") : "", "send %lld", &sret);
-	sscanf(strstr(res, "port4") ? strstr(res, "port4") : "", "port4 %d", &port4);
-	sscanf(strstr(res, "port6") ? strstr(res, "port6") : "", "port6 %d", &port6);
+	sret = th_value(res, "send", 0, sret);
+	port4 = (int)th_value(res, "port4", 0, 0);
+	port6 = (int)th_value(res, "port6", 0, 0);
 	free(res);
 
 	ev = th_find("send", 3, 0);

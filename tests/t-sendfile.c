@@ -65,12 +65,10 @@ void th_check(void)
 
 	if ((p = strstr(res, "path ")))
 		sscanf(p, "path %255s", path);
-	if ((p = strstr(res, "with ")))
-		sscanf(p, "with %lld %lld", &with, &after);
-	if ((p = strstr(res, "without ")))
-		sscanf(p, "without %lld", &without);
-	if ((p = strstr(res, "sf64 ")))
-		sscanf(p, "sf64 %lld", &sf64);
+	with = th_value(res, "with", 0, with);
+	after = th_value(res, "with", 1, after);
+	without = th_value(res, "without", 0, without);
+	sf64 = th_value(res, "sf64", 0, sf64);
 	free(res);
 
 	TH_OK(with == 200 && after == 300, "sendfile moved the offset 100 -> 300");

@@ -48,16 +48,13 @@ void th_workload(void)
 
 void th_check(void)
 {
-	char *res = th_results(), want[64], *p;
+	char *res = th_results(), want[64];
 	int partial = -9, full = -9, port = 0;
 	json_t *ev;
 
-	if ((p = strstr(res, "partial ")))
-		sscanf(p, "partial %d", &partial);
-	if ((p = strstr(res, "full ")))
-		sscanf(p, "full %d", &full);
-	if ((p = strstr(res, "port ")))
-		sscanf(p, "port %d", &port);
+	partial = th_value(res, "partial", 0, partial);
+	full = th_value(res, "full", 0, full);
+	port = th_value(res, "port", 0, port);
 	free(res);
 	snprintf(want, sizeof(want), "127.0.0.1:%d", port);
 

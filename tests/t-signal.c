@@ -51,7 +51,7 @@ void th_workload(void)
 
 static int signal_main(void)
 {
-	char *res, *p;
+	char *res;
 	int fired_n = -1, status;
 
 	alarm(300); /* a deadlock fails the test instead of hanging make check */
@@ -59,8 +59,7 @@ static int signal_main(void)
 	TH_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "workload finished (status %#x)",
 	      status);
 	res = th_results();
-	if ((p = strstr(res, "fired ")))
-		sscanf(p, "fired %d", &fired_n);
+	fired_n = th_value(res, "fired", 0, fired_n);
 	free(res);
 	th_load();
 	TH_OK(th_count("call", "send") == SENDS, "%d sends recorded (got %zu)", SENDS,

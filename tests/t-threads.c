@@ -9,7 +9,7 @@
 
 #include "harness.h"
 
-#define THREADS    8
+#define THREADS	   8
 #define PER_THREAD 100000
 
 static void *sender(void *arg)
