@@ -259,6 +259,56 @@ static void collect(const char *k, const char *v, void *arg)
 		snprintf(e->kv[e->n++], n, "%s=%s", k, v);
 }
 
+/* What lstat found, in words, for an error message. */
+static const char *file_kind(mode_t m)
+{
+	return S_ISLNK(m)    ? "a symbolic link"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISSOCK(m) ? "a socket"
+			     : "not a regular file";
+}
+
+/*
+ * The output is replaced (unlinked, then created afresh). Only a path that
+ * does not exist, or an earlier trace of this user's, may be: -o /dev/null
+ * or -o /etc/passwd as root must never remove what is there.
+ */
+static int output_replaceable(const char *path)
+{
+	struct stat sb;
+	char head[6];
+	ssize_t n;
+	int fd;
+
+	if (lstat(path, &sb) != 0)
+		return 0; /* nothing there (or the create below says why) */
+	if (!S_ISREG(sb.st_mode)) {
+		cli_error("refusing output %s: it is %s; give a regular file or a new path", path,
+			  file_kind(sb.st_mode));
+		return -1;
+	}
+	if (sb.st_uid != getuid()) {
+		cli_error("refusing output %s: it belongs to another user", path);
+		return -1;
+	}
+	if (sb.st_size == 0)
+		return 0;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n != (ssize_t)sizeof(head) || memcmp(head, "{\"v\":1", 6) != 0) {
+		cli_error("refusing output %s: it exists and is not a sendtrace trace; remove it "
+			  "or choose another path",
+			  path);
+		return -1;
+	}
+	return 0;
+}
+
 static int cmd_run_exec(int argc, char **argv)
 {
 	struct run_opts o;
@@ -285,6 +335,8 @@ static int cmd_run_exec(int argc, char **argv)
 	 * the old file mapped, and truncating it under the mapping would crash it.
 	 */
 	if (!strstr(abs_out, "%p")) {
+		if (output_replaceable(abs_out) != 0)
+			return EXIT_TROUBLE;
 		if (unlink(abs_out) != 0 && errno != ENOENT) {
 			cli_error("cannot replace %s: %s", abs_out, strerror(errno));
 			return EXIT_TROUBLE;

@@ -39,24 +39,38 @@ static const char *st_hex(const char *p, uintptr_t *v)
 	return p;
 }
 
-/* Calls fn for each mapping until it returns non-zero. */
+/*
+ * Calls fn for each mapping until it returns non-zero. The buffers are the
+ * thread's scratch space, not the stack: this runs in signal handlers on
+ * small sigaltstacks. A nested call (a handler that interrupted one) makes
+ * do with small ones on the stack.
+ */
 static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg)
 {
-	char buf[4096], line[700];
-	size_t ll = 0;
+	struct st_thread *t = st_thread_get();
+	char small_buf[256], small_line[384];
+	char *buf = small_buf, *line = small_line;
+	size_t ll = 0, bufsize = sizeof(small_buf), linesize = sizeof(small_line);
 	ssize_t n, i;
-	int fd, saved = errno;
+	int fd, saved = errno, mine = 0;
 
+	if (t && !t->scratch_busy) {
+		t->scratch_busy = mine = 1;
+		buf = t->scratch;
+		bufsize = 4096;
+		line = t->scratch + 4096;
+		linesize = sizeof(t->scratch) - 4096;
+	}
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		goto out;
+	while ((n = read(fd, buf, bufsize)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct st_mapping m;
 			const char *p;
 
 			if (buf[i] != '\n') {
-				if (ll < sizeof(line) - 1)
+				if (ll < linesize - 1)
 					line[ll++] = buf[i];
 				continue;
 			}
@@ -78,7 +92,10 @@ static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg
 		}
 	}
 done:
-	close(fd);
+	st_sys_close(fd);
+out:
+	if (mine)
+		t->scratch_busy = 0;
 	errno = saved;
 }
 

@@ -4,7 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,9 +72,25 @@ static void st_frame_encode(struct st_frame *f)
 	f->textlen = w.overflow ? 0 : (unsigned short)st_json_len(&w);
 }
 
-/* unw_context_t and unw_cursor_t are about 1 KiB each: too big for a sigaltstack. */
-static ST_TLS unw_context_t st_uc[ST_NEST_MAX];
-static ST_TLS unw_cursor_t st_cur[ST_NEST_MAX];
+/*
+ * unw_context_t and unw_cursor_t are about 1 KiB each: too big for a
+ * sigaltstack, and too big for static TLS (glibc takes that from every
+ * thread's stack). They live in the thread's block, one set per level.
+ */
+#define ST_BT_MAX  64
+#define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
+struct st_bt_area {
+	unw_context_t uc;
+	unw_cursor_t cur;
+	void *ips[ST_BT_MAX + ST_BT_OURS];
+	struct st_frame *hit[ST_BT_MAX];
+};
+_Static_assert(sizeof(struct st_bt_area) <= ST_BT_AREA, "ST_BT_AREA too small");
+
+static struct st_bt_area *st_bt_area(struct st_thread *t, int level)
+{
+	return (struct st_bt_area *)(void *)t->bt[level];
+}
 
 /*
  * libunwind opens a pipe (for validating addresses) the first time it
@@ -94,13 +113,54 @@ static dev_t st_pipe_dev;
 static ino_t st_pipe_ino;
 static int st_bt_off;
 
-static int st_bt_pipe_ok(void)
+/* Unwinds under way: the fd guard waits for them before the pipe's number changes hands. */
+static int st_bt_active;
+
+int st_bt_pipe(int i)
 {
+	return st_pipe_fd[i];
+}
+
+int st_bt_owns_fd(int fd)
+{
+	return fd >= 0 && !__atomic_load_n(&st_bt_off, __ATOMIC_ACQUIRE) &&
+	       (fd == st_pipe_fd[0] || fd == st_pipe_fd[1]);
+}
+
+/*
+ * The program is putting its own file at `fd` (fd lock held). If that is
+ * libunwind's pipe, no unwind may use the number again: stop, wait for the
+ * ones under way, and say so once.
+ */
+void st_bt_fd_lost(int fd)
+{
+	if (!st_bt_owns_fd(fd))
+		return;
+	__atomic_store_n(&st_bt_off, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&st_bt_active, __ATOMIC_SEQ_CST))
+		sched_yield();
+	st_pipe_fd[0] = st_pipe_fd[1] = -1;
+	st_warn("the program reused the fds of libunwind's pipe; ",
+		"backtraces stop here, tracing goes on", "");
+}
+
+/*
+ * Backtraces may go ahead: the pipe is still libunwind's. The fd guard sees
+ * every close/dup2 through libc, so no system call per event is needed; the
+ * pipe's identity is checked once in a while (every 4096 unwinds) for the
+ * programs that close fds with an inline syscall instruction.
+ */
+static int st_bt_enter(void)
+{
+	static unsigned long calls;
 	struct stat sb;
 	int i;
 
-	if (__atomic_load_n(&st_bt_off, __ATOMIC_ACQUIRE))
-		return 0;
+	__atomic_fetch_add(&st_bt_active, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&st_bt_off, __ATOMIC_SEQ_CST))
+		goto off;
+	if ((__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) & 4095) != 0 || st_sandboxed())
+		return 1;
 	for (i = 0; i < 2; i++) {
 		if (st_pipe_fd[i] < 0)
 			continue; /* libunwind opened no pipe */
@@ -110,10 +170,18 @@ static int st_bt_pipe_ok(void)
 				st_warn(
 				    "the program closed or reused the fds of libunwind's pipe; ",
 				    "backtraces stop here, tracing goes on", "");
-			return 0;
+			goto off;
 		}
 	}
 	return 1;
+off:
+	__atomic_fetch_sub(&st_bt_active, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static void st_bt_leave(void)
+{
+	__atomic_fetch_sub(&st_bt_active, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The pipe libunwind just opened: the new fds at or above the parking limit. */
@@ -136,8 +204,9 @@ static void st_bt_find_pipe(const unsigned char *before)
 static void st_bt_first_unwind(void)
 {
 	unsigned char parked[ST_PARK_BELOW / 8 + 1] = {0}, above[64] = {0};
-	unw_context_t *uc = &st_uc[0];
-	unw_cursor_t *cur = &st_cur[0];
+	struct st_thread *t = st_thread_get();
+	unw_context_t *uc;
+	unw_cursor_t *cur;
 	int fd, ph = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	for (fd = 0; fd < 64; fd++)
@@ -145,11 +214,15 @@ static void st_bt_first_unwind(void)
 	for (fd = 0; ph >= 0 && fd < ST_PARK_BELOW; fd++) {
 		if (fd == ph || fcntl(fd, F_GETFD) != -1 || errno != EBADF)
 			continue;
-		if (dup2(ph, fd) == fd)
+		if (st_sys(SYS_dup2, ph, fd) == fd)
 			parked[fd / 8] |= (unsigned char)(1u << (fd % 8));
 	}
 	/* Per-thread caches are the ones libunwind documents as signal-safe. */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	if (!t)
+		goto out;
+	uc = &st_bt_area(t, 0)->uc;
+	cur = &st_bt_area(t, 0)->cur;
 	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
 		void *ips[8];
 		int steps = 0;
@@ -158,12 +231,13 @@ static void st_bt_first_unwind(void)
 			;
 		(void)unw_backtrace(ips, 8);
 	}
+out:
 	for (fd = 0; fd < ST_PARK_BELOW; fd++)
 		if (parked[fd / 8] & (1u << (fd % 8)))
-			close(fd);
+			st_sys_close(fd);
 	st_bt_find_pipe(above);
 	if (ph >= 0)
-		close(ph);
+		st_sys_close(ph);
 }
 
 void st_bt_init(void)
@@ -218,15 +292,10 @@ static struct st_frame *st_frame_cached(uintptr_t ip)
  * frame is already symbolized. Returns 0 when a frame is new, and the
  * caller takes the slow path that symbolizes it.
  */
-#define ST_BT_MAX  64
-#define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
-static ST_TLS void *st_ips[ST_NEST_MAX][ST_BT_MAX + ST_BT_OURS];
-static ST_TLS struct st_frame *st_hit[ST_NEST_MAX][ST_BT_MAX];
-
-static int st_json_bt_fast(struct st_json *j, int max, int level)
+static int st_json_bt_fast(struct st_json *j, int max, struct st_bt_area *a)
 {
-	void **ips = st_ips[level];
-	struct st_frame **hit = st_hit[level];
+	void **ips = a->ips;
+	struct st_frame **hit = a->hit;
 	int n = unw_backtrace(ips, max + ST_BT_OURS), i, first = -1, shown = 0;
 
 	for (i = 0; i < n && shown < max; i++) {
@@ -251,20 +320,22 @@ static int st_json_bt_fast(struct st_json *j, int max, int level)
 	return 1;
 }
 
-void st_json_bt(struct st_json *j, int max, int level)
+void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level)
 {
-	unw_context_t *uc = &st_uc[level];
-	unw_cursor_t *cur = &st_cur[level];
-	int saved = errno, shown = 0, steps = 0, ours = 1;
+	struct st_bt_area *a = st_bt_area(t, level);
+	unw_context_t *uc = &a->uc;
+	unw_cursor_t *cur = &a->cur;
+	int saved = errno, shown = 0, steps = 0, ours = 1, cancel, unused;
 
-	if (!st_bt_pipe_ok()) {
+	if (!st_bt_enter()) {
 		errno = saved;
 		return;
 	}
-	if (st_json_bt_fast(j, max, level)) {
-		errno = saved;
-		return;
-	}
+	/* libunwind writes to its pipe: a cancellation point, not to be taken here. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	t->internal++;
+	if (st_json_bt_fast(j, max, a))
+		goto out;
 	st_json_key(j, "bt");
 	st_json_arr(j);
 	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
@@ -286,5 +357,9 @@ void st_json_bt(struct st_json *j, int max, int level)
 		} while (unw_step(cur) > 0);
 	}
 	st_json_arr_end(j);
+out:
+	t->internal--;
+	pthread_setcancelstate(cancel, &unused);
+	st_bt_leave();
 	errno = saved;
 }

@@ -12,20 +12,10 @@
 #include "st.h"
 
 /*
- * Per-thread state. Events are encoded into these buffers, never the stack
- * (a signal handler may run on a small sigaltstack) and never the heap. One
- * buffer per nesting level lets a signal handler's send() be traced while
- * the interrupted call is still being encoded.
+ * Per-thread state (event buffers, the cached pid/tid/comm fragment, the
+ * chunks) lives in the thread's block (thread.c), never the stack (a signal
+ * handler may run on a small sigaltstack), the heap or static TLS.
  */
-static ST_TLS int st_depth;
-static ST_TLS pid_t st_tid;
-static ST_TLS pid_t st_tid_pid; /* st_pid when st_tid/st_comm were cached */
-static ST_TLS char st_comm[17];
-/* ,"pid":..,"tid":..,"comm":".." encoded once per thread: the same in every event. */
-static ST_TLS char st_who[160];
-static ST_TLS size_t st_who_len;
-static ST_TLS char st_buf[ST_NEST_MAX][ST_EVENT_MAX];
-
 static unsigned long st_events;
 static unsigned long st_dropped;
 static int st_overflow_warned;
@@ -46,11 +36,6 @@ uint64_t st_now_mono(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-char *st_event_buf(int level)
-{
-	return st_buf[level];
-}
-
 unsigned long st_event_count(void)
 {
 	return __atomic_load_n(&st_events, __ATOMIC_RELAXED);
@@ -68,34 +53,9 @@ unsigned long st_drop_count(void)
 	return __atomic_load_n(&st_dropped, __ATOMIC_RELAXED);
 }
 
-/* tid and comm are cached per thread, and looked up again in a fork()ed child. */
-static void st_thread_ids(void)
+void st_event_head(struct st_json *j, struct st_thread *t, const char *event, uint64_t ts)
 {
-	if (st_tid_pid == st_pid && st_tid)
-		return;
-	st_tid = (pid_t)syscall(SYS_gettid);
-	if (prctl(PR_GET_NAME, st_comm, 0, 0, 0) != 0)
-		st_comm[0] = '\0';
-	st_comm[16] = '\0';
-	st_tid_pid = st_pid;
-	{
-		struct st_json w;
-
-		st_json_init(&w, st_who, sizeof(st_who));
-		w.first = 0;
-		st_json_key(&w, "pid");
-		st_json_int(&w, st_pid);
-		st_json_key(&w, "tid");
-		st_json_int(&w, st_tid);
-		st_json_key(&w, "comm");
-		st_json_cstr(&w, st_comm);
-		st_who_len = w.overflow ? 0 : st_json_len(&w);
-	}
-}
-
-void st_event_head(struct st_json *j, const char *event, uint64_t ts)
-{
-	st_thread_ids();
+	st_thread_ids(t);
 	st_json_obj(j);
 	st_json_key(j, "v");
 	st_json_int(j, 1);
@@ -103,7 +63,7 @@ void st_event_head(struct st_json *j, const char *event, uint64_t ts)
 	st_json_cstr(j, event);
 	st_json_key(j, "ts");
 	st_json_uint(j, ts);
-	st_json_members(j, st_who, st_who_len);
+	st_json_members(j, t->who, t->who_len);
 }
 
 static const char *const st_call_names[] = {
@@ -113,21 +73,38 @@ static const char *const st_call_names[] = {
     [ST_CALL_SENDFILE] = "sendfile", [ST_CALL_SENDFILE64] = "sendfile64",
 };
 
+/*
+ * Nothing is taken here that a siglongjmp() out of the real call, or a
+ * thread cancelled inside it, could leave behind: the level (buffer and
+ * chunk) is taken in st_call_end, after the call returned.
+ */
 int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
 		  void *site)
 {
+	struct st_thread *t;
 	int saved = errno;
 
 	st_ensure_init();
-	if (!st_ready || !st_sink_active() || st_depth >= ST_NEST_MAX ||
-	    !(st_config.calls & (1u << kind)))
+	if (__builtin_expect(st_forked_silently(), 0))
+		st_after_fork_silent();
+	if (!st_ready || !st_sink_active() || !(st_config.calls & (1u << kind)))
 		goto untraced;
+	t = st_thread_get();
+	if (!t || t->internal)
+		goto untraced; /* no block, or the tracer's own calls (libunwind's pipe) */
 	c->have_sb = 0;
 	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {
-		if (st_fstat(fd, &c->sb) != 0 || !S_ISSOCK(c->sb.st_mode))
+		if (st_sandboxed()) {
+			if (!st_sock_known(fd))
+				goto untraced; /* no fstat may be made: only sockets seen before */
+		} else if (st_fstat(fd, &c->sb) != 0 || !S_ISSOCK(c->sb.st_mode)) {
 			goto untraced;
-		c->have_sb = 1; /* the socket cache checks identity with it: one fstat */
+		} else {
+			c->have_sb = 1; /* the socket cache checks identity with it: one fstat */
+		}
 	}
+	c->t = t;
+	c->level = -1;
 	c->kind = kind;
 	c->name = st_call_names[kind];
 	c->site = site;
@@ -135,7 +112,6 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	c->len = 0;
 	memset(&c->msg, 0, sizeof(c->msg));
 	c->fd = fd;
-	c->level = st_depth++;
 	c->ts = st_now_real();
 	c->t0 = st_now_mono();
 	errno = saved; /* the real call must see the program's errno */
@@ -145,15 +121,26 @@ untraced:
 	return 0;
 }
 
-/* Right after the real call: keep its errno, then start the event. */
+/* Right after the real call: keep its errno, take a level, start the event. */
 void st_call_end(struct st_call *c, long long ret)
 {
+	struct st_thread *t = c->t;
+
 	c->saved_errno = errno;
 	c->dur = st_now_mono() - c->t0;
 	c->ret = ret;
 	c->failed = ret < 0;
-	st_json_init(&c->j, st_buf[c->level], ST_EVENT_MAX - 1);
-	st_event_head(&c->j, "call", c->ts);
+	c->level = st_level_take(t);
+	if (c->level < 0) {
+		/* Nested deeper than the buffers go: the event is encoded nowhere. */
+		static char sink[64];
+
+		st_json_init(&c->j, sink, sizeof(sink));
+		c->j.overflow = 1;
+		return;
+	}
+	st_json_init(&c->j, t->buf[c->level], ST_EVENT_MAX - 1);
+	st_event_head(&c->j, t, "call", c->ts);
 	st_json_key(&c->j, "call");
 	st_json_cstr(&c->j, c->name);
 	st_json_key(&c->j, "fd");
@@ -161,16 +148,22 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_key(&c->j, "sock");
 	st_json_sock(&c->j, c->fd, c->have_sb ? &c->sb : NULL, &c->sock);
 	if (st_config.backtrace)
-		st_json_bt(&c->j, st_config.backtrace, c->level);
+		st_json_bt(&c->j, st_config.backtrace, t, c->level);
 }
 
 void st_call_emit(struct st_call *c)
 {
 	struct st_json *j = &c->j;
-	int findings = st_config.lint ? st_lint(c) : 0;
+	int findings;
 
+	if (c->level < 0) {
+		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		errno = c->saved_errno;
+		return;
+	}
+	findings = st_config.lint ? st_lint(c) : 0;
 	if (st_config.only_lint && !findings) {
-		st_depth--;
+		st_level_give(c->t, c->level);
 		errno = c->saved_errno;
 		return;
 	}
@@ -186,32 +179,37 @@ void st_call_emit(struct st_call *c)
 	if (!j->overflow) {
 		/* The buffer was sized one byte short for this newline. */
 		*j->p++ = '\n';
-		st_sink_write(j->start, st_json_len(j));
+		st_sink_write(c->t, c->level, j->start, st_json_len(j));
 		__atomic_fetch_add(&st_events, 1, __ATOMIC_RELAXED);
 	} else {
 		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
 		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
 			st_warn("an event did not fit in ", "16 KiB", " and was dropped");
 	}
-	st_depth--;
+	st_level_give(c->t, c->level);
 	errno = c->saved_errno;
 }
 
-int st_record_begin(struct st_json *j, const char *event)
+int st_record_begin(struct st_rec *r, const char *event)
 {
-	if (!st_sink_active() || st_depth >= ST_NEST_MAX)
+	if (!st_sink_active() || !(r->t = st_thread_get()) || r->t->internal)
 		return 0;
-	st_json_init(j, st_buf[st_depth++], ST_EVENT_MAX - 1);
-	st_event_head(j, event, st_now_real());
+	r->level = st_level_take(r->t);
+	if (r->level < 0)
+		return 0;
+	st_json_init(&r->j, r->t->buf[r->level], ST_EVENT_MAX - 1);
+	st_event_head(&r->j, r->t, event, st_now_real());
 	return 1;
 }
 
-void st_record_emit(struct st_json *j)
+void st_record_emit(struct st_rec *r)
 {
+	struct st_json *j = &r->j;
+
 	st_json_obj_end(j);
 	if (!j->overflow) {
 		*j->p++ = '\n';
-		st_sink_write(j->start, st_json_len(j));
+		st_sink_write(r->t, r->level, j->start, st_json_len(j));
 	}
-	st_depth--;
+	st_level_give(r->t, r->level);
 }

@@ -9,6 +9,16 @@
 
 struct st_config st_config;
 
+/*
+ * secure_getenv: in a setuid/setgid program (AT_SECURE) nothing from the
+ * environment is believed. init.c does not even get this far then; this is
+ * the second lock on the same door.
+ */
+static const char *st_getenv(const char *name)
+{
+	return secure_getenv(name);
+}
+
 static void st_set_path(char *dst, size_t size, const char *dir, const char *file)
 {
 	size_t dl = dir ? strlen(dir) : 0, fl = strlen(file);
@@ -40,7 +50,7 @@ static int st_template_ok(const char *s)
 
 static void st_default_output(void)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = st_getenv("TMPDIR");
 
 	if (!tmp || tmp[0] != '/')
 		tmp = "/tmp";
@@ -52,7 +62,7 @@ static void st_default_output(void)
 
 static void st_load_output(void)
 {
-	const char *v = getenv("SENDTRACE_OUTPUT");
+	const char *v = st_getenv("SENDTRACE_OUTPUT");
 	char cwd[2048];
 
 	st_default_output();
@@ -83,7 +93,7 @@ static void st_load_output(void)
 
 static void st_load_fds(void)
 {
-	const char *v = getenv("SENDTRACE_FDS");
+	const char *v = st_getenv("SENDTRACE_FDS");
 
 	st_config.fds = ST_FDS_SOCKETS;
 	if (!v || !v[0] || strcmp(v, "sockets") == 0)
@@ -97,7 +107,7 @@ static void st_load_fds(void)
 
 static void st_load_lint(void)
 {
-	const char *v = getenv("SENDTRACE_LINT"), *o = getenv("SENDTRACE_ONLY");
+	const char *v = st_getenv("SENDTRACE_LINT"), *o = st_getenv("SENDTRACE_ONLY");
 
 	st_config.lint = 1;
 	if (v && v[0]) {
@@ -124,7 +134,7 @@ static void st_load_lint(void)
 /* A whole number from 0 to max in variable `name`, else 0 with one warning. */
 static int st_env_number(const char *name, long max, const char *accepts)
 {
-	const char *v = getenv(name);
+	const char *v = st_getenv(name);
 	char *end;
 	long n;
 
@@ -152,6 +162,11 @@ static void st_load_numbers(void)
 	st_config.payload = st_env_number(
 	    "SENDTRACE_PAYLOAD", 1024,
 	    "' is not valid (accepts a number of bytes from 0 to 1024); using 0 (off)");
+	st_config.reserve_kib = st_env_number(
+	    "SENDTRACE_SECCOMP_RESERVE", 1 << 20,
+	    "' is not valid (accepts KiB from 16 to 1048576); using 1024");
+	if (st_config.reserve_kib < 16)
+		st_config.reserve_kib = 1024;
 }
 
 /* Comma-separated call names; "sendfile" covers sendfile64 too. */
@@ -159,7 +174,7 @@ static void st_load_calls(void)
 {
 	static const char *const names[] = {"send",  "sendto", "sendmsg",  "sendmmsg",
 					    "write", "writev", "sendfile", "sendfile64"};
-	const char *v = getenv("SENDTRACE_CALLS"), *p;
+	const char *v = st_getenv("SENDTRACE_CALLS"), *p;
 	unsigned mask = 0;
 	size_t i;
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "st.h"
@@ -35,7 +36,7 @@ static void st_json_argv(struct st_json *j)
 
 			truncated = read(fd, &extra, 1) > 0;
 		}
-		close(fd);
+		st_sys_close(fd);
 	}
 	for (i = 0; i < (size_t)n; i++) {
 		if (st_cmdline[i] != '\0')
@@ -57,38 +58,58 @@ static void st_json_argv(struct st_json *j)
 
 static void st_record_start(const char *how)
 {
-	struct st_json j;
+	struct st_rec r;
+	struct st_json *j = &r.j;
 	char exe[4096];
 	ssize_t n;
 	int saved = errno;
 
-	if (!st_record_begin(&j, "start"))
+	if (!st_record_begin(&r, "start"))
 		return;
-	st_json_key(&j, "ppid");
-	st_json_int(&j, getppid());
-	st_json_key(&j, "how");
-	st_json_cstr(&j, how);
-	st_json_key(&j, "exe");
+	st_json_key(j, "ppid");
+	st_json_int(j, getppid());
+	st_json_key(j, "how");
+	st_json_cstr(j, how);
+	st_json_key(j, "exe");
 	n = readlink("/proc/self/exe", exe, sizeof(exe));
 	if (n >= 0)
-		st_json_str(&j, exe, (size_t)n);
+		st_json_str(j, exe, (size_t)n);
 	else
-		st_json_null(&j);
-	st_json_argv(&j);
-	st_json_key(&j, "tracer");
-	st_json_cstr(&j, PACKAGE_VERSION);
-	st_json_key(&j, "fds");
-	st_json_cstr(&j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
-	st_record_emit(&j);
+		st_json_null(j);
+	st_json_argv(j);
+	st_json_key(j, "tracer");
+	st_json_cstr(j, PACKAGE_VERSION);
+	st_json_key(j, "fds");
+	st_json_cstr(j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
+	st_record_emit(&r);
 	errno = saved;
 }
 
 static void st_after_fork_child(void)
 {
+	if (!st_ready)
+		return;
+	if (st_sandboxed()) {
+		/* No system call may be made: not even getpid(). The child runs untraced. */
+		st_ready = 0;
+		return;
+	}
 	st_pid = getpid();
 	st_counts_reset();
+	st_thread_after_fork();
 	st_sink_after_fork();
 	st_record_start("fork");
+}
+
+/*
+ * _Fork(), syscall(SYS_fork) and clone() run no atfork handler: the child
+ * finds out on its first traced call (thread.c's wipe-on-fork page), and
+ * starts its own state then, as a forked child does.
+ */
+void st_after_fork_silent(void)
+{
+	st_after_fork_child();
+	st_thread_after_fork(); /* marks the page even when tracing is off */
 }
 
 void st_ensure_init(void)
@@ -103,13 +124,30 @@ void st_ensure_init(void)
 		return;
 	st_bind();
 	st_pid = getpid();
+	/*
+	 * Secure mode: a setuid/setgid/file-capability program (AT_SECURE), which
+	 * the library reaches only when it is installed system-wide. The user who
+	 * started it controls the environment, and the program runs with
+	 * privileges that user lacks: any path from SENDTRACE_* or TMPDIR could
+	 * make the library write where that user cannot. So nothing is read and
+	 * nothing is recorded: the program runs exactly as untraced.
+	 */
+	if (getauxval(AT_SECURE)) {
+		__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
+		return;
+	}
+	st_thread_init();
+	st_fdguard_init();
 	st_config_load();
+	st_sandbox_init();
 	if (st_config.backtrace)
 		st_bt_init();
 	pthread_atfork(NULL, NULL, st_after_fork_child);
 	if (st_sink_open()) {
 		st_ready = 1;
 		st_record_start("exec");
+		if (st_sandboxed())
+			st_sandbox_enter(); /* a filter inherited: claim the room now */
 	}
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }
@@ -121,15 +159,15 @@ __attribute__((constructor)) static void st_constructor(void)
 
 __attribute__((destructor)) static void st_destructor(void)
 {
-	struct st_json j;
+	struct st_rec r;
 	int saved = errno;
 
-	if (!st_ready || !st_record_begin(&j, "exit"))
+	if (!st_ready || !st_record_begin(&r, "exit"))
 		return;
-	st_json_key(&j, "events");
-	st_json_uint(&j, st_event_count());
-	st_json_key(&j, "dropped");
-	st_json_uint(&j, st_drop_count() + st_sink_dropped());
-	st_record_emit(&j);
+	st_json_key(&r.j, "events");
+	st_json_uint(&r.j, st_event_count());
+	st_json_key(&r.j, "dropped");
+	st_json_uint(&r.j, st_drop_count() + st_sink_dropped() + st_thread_dropped());
+	st_record_emit(&r);
 	errno = saved;
 }

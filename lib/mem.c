@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -22,6 +23,8 @@ int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n)
 		memcpy(dst, src, n);
 		return 0;
 	}
+	if (st_sandboxed())
+		return -1; /* no system call may be made */
 	/* Reading ourselves through the kernel turns a bad pointer into EFAULT. */
 	saved = errno;
 	local.iov_base = dst;
@@ -33,7 +36,15 @@ int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n)
 	return r == (ssize_t)n ? 0 : -1;
 }
 
+/*
+ * The kernel read every argument of a successful call, so in a process with
+ * one thread nothing can have unmapped them since (but a signal handler,
+ * which is not worth a system call per event). With more threads, another
+ * one may unmap the memory the moment the call returns: copies then go
+ * through the kernel too. A sandbox that forbids process_vm_readv leaves
+ * only the plain copy, and then only after success.
+ */
 void st_mem_for(struct st_mem *m, const struct st_call *c)
 {
-	m->trusted = !c->failed;
+	m->trusted = !c->failed && (__libc_single_threaded || st_sandboxed());
 }

@@ -4,6 +4,7 @@
 #include <linux/udp.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 
 #include "st.h"
@@ -355,23 +356,25 @@ static unsigned long long st_json_msg_fields(struct st_json *j, const struct st_
 	return total;
 }
 
+/* *copy: the msghdr as read, for the caller's later use (payload); zeroed if unreadable. */
 unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
-				  const struct msghdr *umsg, struct st_msginfo *mi)
+				  const struct msghdr *umsg, struct st_msginfo *mi,
+				  struct msghdr *copy)
 {
-	struct msghdr msg;
-
-	if (st_mem_copy(m, &msg, umsg, sizeof(msg)) != 0) {
+	memset(copy, 0, sizeof(*copy));
+	if (st_mem_copy(m, copy, umsg, sizeof(*copy)) != 0) {
+		memset(copy, 0, sizeof(*copy));
 		st_json_key(j, "msg");
 		st_json_null(j);
 		return 0;
 	}
-	return st_json_msg_fields(j, m, &msg, mi);
+	return st_json_msg_fields(j, m, copy, mi);
 }
 
 void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
 		  struct st_msginfo *mi)
 {
-	struct st_mem trusted = {1}, untrusted = {0};
+	struct st_mem trusted = {__libc_single_threaded || st_sandboxed()}, untrusted = {0};
 	unsigned long long total = 0, requested = 0;
 	unsigned int i;
 

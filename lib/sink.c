@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,8 +96,29 @@ static int st_sink_open_path(void)
 	struct rlimit rl;
 	int fd, hi;
 
-	fd = open(st_sink.path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		  0600);
+	/* Refused before it is even opened: opening some devices does something. */
+	if (lstat(st_sink.path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		st_sink.state = ST_SINK_OFF;
+		st_warn("refusing trace file ", st_sink.path,
+			S_ISLNK(sb.st_mode)   ? " (it is a symlink, which is refused); the program "
+						"runs untraced"
+			: S_ISCHR(sb.st_mode) ? " (it is a character device: only a regular file "
+						"is accepted); the program runs untraced"
+			: S_ISFIFO(sb.st_mode)
+			    ? " (it is a FIFO: only a regular file is accepted); the program runs "
+			      "untraced"
+			: S_ISDIR(sb.st_mode) ? " (it is a directory: only a regular file is "
+						"accepted); the program runs untraced"
+					      : " (not a regular file, which is all that is "
+						"accepted); the program runs untraced");
+		return 0;
+	}
+	/*
+	 * O_NONBLOCK: opening a FIFO or a device must not wait for a peer; what
+	 * is not a regular file is refused below, before anything is written.
+	 */
+	fd = open(st_sink.path,
+		  O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		int e = errno;
 
@@ -109,17 +131,23 @@ static int st_sink_open_path(void)
 				      : "; the program runs untraced");
 		return 0;
 	}
-	if (fstat(fd, &sb) != 0 || !(S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode)) ||
-	    (S_ISREG(sb.st_mode) && sb.st_uid != geteuid())) {
-		close(fd);
+	/*
+	 * Only a regular file owned by the user running the program (real and
+	 * effective uid alike): never a device, FIFO, tty, socket or somebody
+	 * else's file, whatever SENDTRACE_OUTPUT names.
+	 */
+	if (st_fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	    sb.st_uid != getuid()) {
+		st_sys_close(fd);
 		st_sink.state = ST_SINK_OFF;
 		st_warn("refusing trace file ", st_sink.path,
-			" (not a regular file owned by this user); the program runs untraced");
+			" (not a regular file owned by this user: devices, FIFOs, ttys and "
+			"symlinks are refused); the program runs untraced");
 		return 0;
 	}
-	hi = fcntl(fd, F_DUPFD_CLOEXEC, st_high_fd());
+	hi = st_sys_dupfd(fd, st_high_fd());
 	if (hi >= 0) {
-		close(fd);
+		st_sys_close(fd);
 		fd = hi;
 	}
 	st_sink.fsize_limited = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
@@ -136,7 +164,7 @@ static int st_sink_is_ours(int fd)
 {
 	struct stat sb;
 
-	return fd >= 0 && fstat(fd, &sb) == 0 && sb.st_dev == st_sink.dev &&
+	return fd >= 0 && st_fstat(fd, &sb) == 0 && sb.st_dev == st_sink.dev &&
 	       sb.st_ino == st_sink.ino;
 }
 
@@ -153,90 +181,83 @@ static int st_sink_recover(void)
 
 /*
  * Events are not written one by one: a system call per event would cost
- * more than everything else together. Each thread owns a chunk of the file,
- * appended as blank padding with one O_APPEND write (atomic, so processes
- * sharing the file never overlap) and mapped MAP_SHARED. An event is then a
- * memcpy into the chunk: it is in the page cache at once, so it survives
- * SIGKILL or a crash, and no fd of the program is ever written to. Unused
- * room stays spaces ending in a newline: whitespace that readers skip.
+ * more than everything else together. Room in the file is appended as blank
+ * padding with one O_APPEND write (atomic, so processes sharing the file
+ * never overlap) and mapped MAP_SHARED: a region. Each thread fills a slice
+ * of a region, and an event is a memcpy into it: it is in the page cache at
+ * once, so it survives SIGKILL or a crash, and no fd of the program is ever
+ * written to. Unused room stays spaces, each 4 KiB ending in a newline:
+ * whitespace that readers skip.
+ *
+ * Threads share regions rather than map one each: every mapping counts
+ * against vm.max_map_count, and a thousand threads must not cost a thousand
+ * mappings. A region is unmapped when its last slice is given back.
  */
-#define ST_CHUNK_MIN (16u << 10)
-#define ST_CHUNK_MAX (256u << 10)
-#define ST_PAD	     4096
+#define ST_CHUNK_MIN  (16u << 10)
+#define ST_CHUNK_MAX  (256u << 10)
+#define ST_REGION_MAX (1u << 20)
+#define ST_PAD	      4096
+#define ST_REGIONS    256
 
-struct st_chunk {
-	char *map;    /* what mmap returned (page aligned) */
-	size_t delta; /* chunk start within the mapping */
+struct st_region {
+	int refs;	/* slices not given back, +1 while it is the current region */
+	unsigned gen;	/* which opening of the file it belongs to */
+	char *map;	/* what mmap returned (page aligned) */
+	size_t maplen;
+	char *data;	/* the region's first byte within the mapping */
 	size_t size;
-	size_t used;
-	size_t next;  /* size of the next chunk: small first, doubling */
-	pid_t pid;    /* a fork()ed child must not fill its parent's chunk */
-	unsigned gen; /* bumped when the file is reopened or tracing stops */
+	size_t next;	/* bytes handed out; a compare-and-swap takes more */
 };
 
-/*
- * One chunk per nesting level: a signal handler that sends while this thread
- * is between reserving and copying must neither share nor replace the chunk
- * being written, so it fills one of its own.
- */
-#define ST_LEVELS 2
-static ST_TLS struct st_chunk st_chunks[ST_LEVELS];
-static ST_TLS int st_inflight;
-static int st_chunk_lock;
-static pthread_key_t st_chunk_key;
-static int st_chunk_key_ok;
+static struct st_region st_regions[ST_REGIONS];
+static struct st_region *st_current;
+static size_t st_region_next = ST_CHUNK_MIN;
 static unsigned long st_sink_drops;
-static char st_spaces[ST_PAD];
 static char st_spaces_nl[ST_PAD];
+static int st_pad_ready;
 
 unsigned long st_sink_dropped(void)
 {
 	return __atomic_load_n(&st_sink_drops, __ATOMIC_RELAXED);
 }
 
-static void st_chunk_unmap(struct st_chunk *c)
+int st_sink_fd(void)
 {
-	if (c->map)
-		munmap(c->map, c->size + c->delta);
-	c->map = NULL;
-	c->size = c->used = 0;
+	return __atomic_load_n(&st_sink.fd, __ATOMIC_ACQUIRE);
 }
 
-/* pthread key destructor: a finished thread gives its mapping back. */
-static void st_chunk_thread_exit(void *unused)
+static void st_region_unmap(struct st_region *r)
 {
-	int i;
-
-	(void)unused;
-	for (i = 0; i < ST_LEVELS; i++)
-		st_chunk_unmap(&st_chunks[i]);
+	if (r->map && !st_sandboxed())
+		munmap(r->map, r->maplen);
+	r->map = NULL;
+	r->data = NULL;
+	r->size = r->next = 0;
+	__atomic_store_n(&r->refs, 0, __ATOMIC_RELEASE);
 }
 
-static void st_lock(void)
+/* One reference fewer; the last one of a region no longer current unmaps it. */
+static void st_region_put(struct st_region *r)
 {
-	while (__atomic_exchange_n(&st_chunk_lock, 1, __ATOMIC_ACQUIRE))
-		sched_yield();
-}
-
-static void st_unlock(void)
-{
-	__atomic_store_n(&st_chunk_lock, 0, __ATOMIC_RELEASE);
+	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0 &&
+	    __atomic_load_n(&st_current, __ATOMIC_ACQUIRE) != r)
+		st_region_unmap(r);
 }
 
 /* Append `size` bytes of padding; returns the offset where they start, or -1. */
 static off_t st_chunk_append(int fd, size_t size)
 {
-	struct iovec iov[ST_CHUNK_MAX / ST_PAD + 1];
+	struct iovec iov[ST_REGION_MAX / ST_PAD];
 	size_t i, n = size / ST_PAD;
 	ssize_t w;
 	off_t end;
 
 	for (i = 0; i < n; i++) {
-		iov[i].iov_base = i + 1 == n ? st_spaces_nl : st_spaces;
+		iov[i].iov_base = st_spaces_nl;
 		iov[i].iov_len = ST_PAD;
 	}
 	do
-		w = st_real.writev ? st_real.writev(fd, iov, (int)n) : -1;
+		w = st_sys(SYS_writev, fd, iov, (int)n);
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)size) {
 		if (w > 0) {
@@ -244,8 +265,9 @@ static off_t st_chunk_append(int fd, size_t size)
 			struct stat sb;
 
 			end = lseek(fd, 0, SEEK_CUR);
-			if (end >= w && fstat(fd, &sb) == 0 && sb.st_size == end)
+			if (end >= w && st_fstat(fd, &sb) == 0 && sb.st_size == end)
 				(void)ftruncate(fd, end - w);
+			errno = ENOSPC;
 		}
 		return -1;
 	}
@@ -254,116 +276,250 @@ static off_t st_chunk_append(int fd, size_t size)
 	return end < (off_t)size ? -1 : end - (off_t)size;
 }
 
-/* A fresh chunk for this thread, big enough for `need` bytes. 0 on success. */
-static int st_chunk_new(struct st_chunk *c, size_t need)
+/*
+ * A new current region of at least `need` bytes. Called with the fd lock
+ * held: the fd cannot be moved or taken over by the program meanwhile.
+ * Returns 0, or an errno value.
+ */
+static int st_region_new(size_t need)
 {
 	long page = sysconf(_SC_PAGESIZE);
-	size_t size, delta;
-	sigset_t all, old, pending;
+	struct st_region *r = NULL, *old;
+	size_t size = st_region_next, delta;
+	sigset_t pending;
+	int fd, i;
 	off_t off;
 	char *map;
-	int saved = errno, fd, err = 0;
 
-	size = c->next ? c->next : ST_CHUNK_MIN;
-	while (size < need + 1 && size < ST_CHUNK_MAX)
+	while (size < need)
 		size *= 2;
-	if (size < need + 1)
-		return -1; /* larger than any chunk: cannot happen below 16 KiB events */
-	/*
-	 * All signals stay blocked while the lock is held: a handler on this
-	 * thread that sent would otherwise spin on a lock its own thread holds.
-	 * That also keeps SIGXFSZ from killing the program when the append
-	 * crosses RLIMIT_FSIZE; one we raised is taken off the pending set.
-	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < ST_REGIONS && !r; i++)
+		if (!st_regions[i].map && !__atomic_load_n(&st_regions[i].refs, __ATOMIC_ACQUIRE))
+			r = &st_regions[i];
+	if (!r)
+		return EMFILE;
+	fd = __atomic_load_n(&st_sink.fd, __ATOMIC_ACQUIRE);
+	if (!st_sink_is_ours(fd) && !st_sink_recover())
+		return 0; /* said so already; tracing is off */
+	fd = st_sink.fd;
 	sigemptyset(&pending);
 	sigpending(&pending);
-	st_lock();
-	fd = __atomic_load_n(&st_sink.fd, __ATOMIC_ACQUIRE);
-	if (!st_sink_active() || (!st_sink_is_ours(fd) && !st_sink_recover())) {
-		off = -1;
-	} else {
-		fd = st_sink.fd;
-		off = st_chunk_append(fd, size);
-		if (off < 0)
-			err = errno ? errno : EIO;
-	}
-	st_unlock();
-	if (err == EFBIG && !sigismember(&pending, SIGXFSZ)) {
-		static const struct timespec zero = {0, 0};
-		sigset_t xfsz;
-
-		sigemptyset(&xfsz);
-		sigaddset(&xfsz, SIGXFSZ);
-		(void)sigtimedwait(&xfsz, NULL, &zero);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (off < 0 && !err) {
-		errno = saved;
-		return -1;
-	}
+	errno = 0;
+	off = st_chunk_append(fd, size);
 	if (off < 0) {
-		st_sink_off(err == ENOSPC  ? "no space left for trace file "
-			    : err == EFBIG ? "trace file reached the file size limit: "
-					   : "cannot extend trace file ");
-		errno = saved;
-		return -1;
+		int e = errno ? errno : EIO;
+
+		/* Crossing RLIMIT_FSIZE raised SIGXFSZ (blocked now): it is ours, not the program's. */
+		if (e == EFBIG && !sigismember(&pending, SIGXFSZ)) {
+			static const struct timespec zero = {0, 0};
+			sigset_t xfsz;
+
+			sigemptyset(&xfsz);
+			sigaddset(&xfsz, SIGXFSZ);
+			(void)sigtimedwait(&xfsz, NULL, &zero);
+		}
+		return e;
 	}
 	/* Another writer may have left the file unaligned: map from the page below. */
 	delta = (size_t)(off % page);
 	map = mmap(NULL, size + delta, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off - (off_t)delta);
-	if (map == MAP_FAILED) {
-		st_sink_off("cannot map trace file ");
+	if (map == MAP_FAILED)
+		return errno ? errno : ENOMEM;
+	r->map = map;
+	r->maplen = size + delta;
+	r->data = map + delta;
+	r->size = size;
+	r->next = 0;
+	r->gen = st_sink.gen;
+	__atomic_store_n(&r->refs, 1, __ATOMIC_RELEASE);
+	old = __atomic_exchange_n(&st_current, r, __ATOMIC_ACQ_REL);
+	if (size >= st_region_next && st_region_next < ST_REGION_MAX)
+		st_region_next = size * 4 < ST_REGION_MAX ? size * 4 : ST_REGION_MAX;
+	if (old)
+		st_region_put(old);
+	return 0;
+}
+
+/*
+ * A slice of `want` bytes (at least `need`) from the current region, without
+ * a lock or a system call: a compare-and-swap on the bytes handed out.
+ */
+static int st_slice_carve(struct st_chunk *c, size_t need, size_t want)
+{
+	struct st_region *r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	size_t at, take;
+
+	if (!r || r->gen != __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE))
+		return -1;
+	at = __atomic_load_n(&r->next, __ATOMIC_ACQUIRE);
+	do {
+		if (at > r->size || r->size - at < need + 1)
+			return -1;
+		take = r->size - at < want ? r->size - at : want;
+	} while (!__atomic_compare_exchange_n(&r->next, &at, at + take, 0, __ATOMIC_ACQ_REL,
+					      __ATOMIC_ACQUIRE));
+	__atomic_fetch_add(&r->refs, 1, __ATOMIC_ACQ_REL);
+	c->r = r;
+	c->p = r->data + at;
+	c->size = take;
+	c->used = 0;
+	c->gen = r->gen;
+	return 0;
+}
+
+static void st_chunk_drop(struct st_chunk *c)
+{
+	struct st_region *r = c->r;
+
+	c->r = NULL;
+	c->p = NULL;
+	c->size = c->used = 0;
+	st_region_put(r);
+}
+
+/* A fresh slice for this thread's level, big enough for `need` bytes. 0 on success. */
+static int st_chunk_new(struct st_chunk *c, size_t need)
+{
+	struct st_fdlock l;
+	size_t want = c->next ? c->next : ST_CHUNK_MIN;
+	int saved = errno, err = 0, got;
+
+	while (want < need + 1 && want < ST_CHUNK_MAX)
+		want *= 2;
+	if (want < need + 1)
+		return -1; /* larger than any slice: cannot happen below 16 KiB events */
+	want = (want + ST_PAD - 1) / ST_PAD * ST_PAD;
+	if (c->r)
+		st_chunk_drop(c);
+	if (st_sandboxed()) {
+		/* No system call may be made: only the room claimed ahead. */
+		got = st_slice_carve(c, need, ST_CHUNK_MIN) == 0;
+		errno = saved;
+		return got ? 0 : -1;
+	}
+	if (st_slice_carve(c, need, want) == 0)
+		goto done;
+	/*
+	 * A new region: under the fd lock, with every signal blocked (a handler
+	 * on this thread that sent would otherwise wait on its own thread) and
+	 * cancellation disabled (no cancellation point may run under a lock).
+	 * SIGXFSZ from crossing RLIMIT_FSIZE is blocked too, and taken off.
+	 */
+	st_fd_lock(&l);
+	got = st_slice_carve(c, need, want) == 0;
+	if (!got && st_sink_active()) {
+		err = st_region_new(want);
+		got = !err && st_slice_carve(c, need, want) == 0;
+	}
+	st_fd_unlock(&l);
+	if (!got) {
+		if (err)
+			st_sink_off(err == ENOSPC  ? "no space left for trace file "
+				    : err == EFBIG ? "trace file reached the file size limit: "
+				    : err == EMFILE
+					? "too many trace regions in use for "
+					: "cannot extend trace file ");
 		errno = saved;
 		return -1;
 	}
-	st_chunk_unmap(c);
-	if (__atomic_load_n(&st_chunk_key_ok, __ATOMIC_ACQUIRE))
-		pthread_setspecific(st_chunk_key, c);
-	c->map = map;
-	c->delta = delta;
-	c->size = size;
-	c->next = size < ST_CHUNK_MAX ? size * 2 : size;
-	c->used = 0;
+done:
+	c->next = want < ST_CHUNK_MAX ? want * 2 : want;
 	errno = saved;
 	return 0;
 }
 
-void st_sink_write(const char *line, size_t n)
+void st_sink_write(struct st_thread *t, int level, const char *line, size_t n)
 {
+	struct st_chunk *c = &t->chunks[level];
 	unsigned gen = __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE);
-	int level = st_inflight++, tries;
-	struct st_chunk *c;
+	int tries;
 
-	if (level >= ST_LEVELS)
-		goto drop;
-	c = &st_chunks[level];
-	if (c->pid != st_pid || c->gen != gen) {
-		/* A chunk of our parent's (after fork), or of an older file. */
-		st_chunk_unmap(c);
-		c->next = 0;
-		c->pid = st_pid;
-		c->gen = gen;
-	}
+	if (c->r && c->gen != gen)
+		st_chunk_drop(c); /* a slice of an older opening of the file */
 	for (tries = 0; tries < 2; tries++) {
-		if (c->map) {
+		if (c->r) {
 			size_t off = c->used;
 
-			/* The chunk's last byte stays the newline that ends its padding. */
+			/* The slice's last byte stays the newline that ends its padding. */
 			if (off + n < c->size) {
+				memcpy(c->p + off, line, n);
 				c->used = off + n;
-				memcpy(c->map + c->delta + off, line, n);
-				st_inflight--;
 				return;
 			}
 		}
 		if (st_chunk_new(c, n) != 0)
 			break;
 	}
-drop:
 	__atomic_fetch_add(&st_sink_drops, 1, __ATOMIC_RELAXED);
-	st_inflight--;
+}
+
+void st_sink_thread_exit(struct st_thread *t)
+{
+	int i;
+
+	for (i = 0; i < ST_NEST_MAX; i++)
+		if (t->chunks[i].r)
+			st_chunk_drop(&t->chunks[i]);
+}
+
+/* In a fork()ed child: the slices are the parent's; never write there again. */
+void st_sink_thread_forget(struct st_thread *t)
+{
+	memset(t->chunks, 0, sizeof(t->chunks));
+}
+
+/*
+ * A jump out of a handler that interrupted memcpy into this level's slice
+ * left part of a line after `used`: blank it, so the next event (perhaps
+ * shorter) leaves no fragment behind.
+ */
+void st_sink_level_abandoned(struct st_thread *t, int level)
+{
+	struct st_chunk *c = &t->chunks[level];
+	size_t n;
+
+	if (!c->r || c->used + 1 >= c->size)
+		return;
+	n = c->size - 1 - c->used;
+	if (n > ST_EVENT_MAX)
+		n = ST_EVENT_MAX;
+	memset(c->p + c->used, ' ', n);
+}
+
+/*
+ * Room for `bytes` claimed now, while system calls are allowed: after a
+ * seccomp filter is in force, slices come only from it.
+ */
+int st_sink_reserve(size_t bytes)
+{
+	struct st_fdlock l;
+	struct st_region *r;
+	int err = 0;
+
+	if (!st_sink_active())
+		return -1;
+	st_fd_lock(&l);
+	r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	if (!r || r->size - __atomic_load_n(&r->next, __ATOMIC_ACQUIRE) < bytes)
+		err = st_region_new(bytes);
+	st_fd_unlock(&l);
+	return err ? -1 : 0;
+}
+
+/*
+ * The program is about to close or reuse `fd`, our trace fd's number: take
+ * another number first (the fd lock is held, so no append is under way).
+ */
+void st_sink_fd_move(int fd)
+{
+	int nfd;
+
+	if (fd != st_sink.fd || fd < 0)
+		return;
+	nfd = st_sys_dupfd(fd, st_high_fd());
+	__atomic_store_n(&st_sink.fd, nfd, __ATOMIC_RELEASE);
+	if (nfd < 0)
+		st_sink_off("cannot keep an fd for trace file ");
 }
 
 /*
@@ -378,13 +534,22 @@ void st_sink_after_fork(void)
 	char link[40];
 	size_t n;
 
-	st_chunk_lock = 0;
+	int i;
+
+	/* The regions are mapped copies of the parent's: the parent writes there. */
+	for (i = 0; i < ST_REGIONS; i++) {
+		if (st_regions[i].map)
+			munmap(st_regions[i].map, st_regions[i].maplen);
+		memset(&st_regions[i], 0, sizeof(st_regions[i]));
+	}
+	st_current = NULL;
+	st_region_next = ST_CHUNK_MIN;
 	st_sink_drops = 0;
 	if (st_sink.state != ST_SINK_OPEN)
 		return;
 	if (strstr(st_config.output, "%p")) {
 		if (st_sink_is_ours(fd))
-			close(fd);
+			st_sys_close(fd);
 		st_sink.fd = -1;
 		st_sink_open();
 		return;
@@ -394,13 +559,13 @@ void st_sink_after_fork(void)
 	link[n] = '\0';
 	nfd = st_sink_is_ours(fd) ? open(link, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY) : -1;
 	if (nfd >= 0) {
-		int hi = fcntl(nfd, F_DUPFD_CLOEXEC, st_high_fd());
+		int hi = st_sys_dupfd(nfd, st_high_fd());
 
 		if (hi >= 0) {
-			close(nfd);
+			st_sys_close(nfd);
 			nfd = hi;
 		}
-		close(fd);
+		st_sys_close(fd);
 		st_sink.fd = nfd;
 	} else {
 		st_sink.fd = -1;
@@ -410,12 +575,10 @@ void st_sink_after_fork(void)
 
 int st_sink_open(void)
 {
-	if (!__atomic_load_n(&st_chunk_key_ok, __ATOMIC_ACQUIRE)) {
-		memset(st_spaces, ' ', sizeof(st_spaces));
+	if (!st_pad_ready) {
 		memset(st_spaces_nl, ' ', sizeof(st_spaces_nl));
 		st_spaces_nl[ST_PAD - 1] = '\n';
-		if (pthread_key_create(&st_chunk_key, st_chunk_thread_exit) == 0)
-			__atomic_store_n(&st_chunk_key_ok, 1, __ATOMIC_RELEASE);
+		st_pad_ready = 1;
 	}
 	st_expand(st_sink.path, sizeof(st_sink.path), st_config.output, st_pid);
 	return st_sink_open_path();

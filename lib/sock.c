@@ -33,7 +33,9 @@ struct st_sock_entry {
 	dev_t dev;
 	ino_t ino;
 	int family, type, proto;
+	int connected;
 	int settled; /* text holds the final endpoints */
+	int learned; /* stored before a seccomp filter: trusted as it is from then on */
 	size_t len;
 	char text[ST_SOCK_TEXT];
 };
@@ -79,8 +81,15 @@ static int st_sock_cached(struct st_json *j, struct st_sock_entry *e, const stru
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 	size_t len;
 
-	if ((seq & 1) || !e->settled || e->ino != sb->st_ino || e->dev != sb->st_dev)
+	if (seq & 1)
 		return 0;
+	if (!sb) {
+		/* In a sandbox: no fstat may be made; what was learned is all there is. */
+		if (!e->settled && !e->learned)
+			return 0;
+	} else if (!e->settled || e->ino != sb->st_ino || e->dev != sb->st_dev) {
+		return 0;
+	}
 	len = e->len;
 	if (len > sizeof(e->text) || st_json_room(j) < len + 1)
 		return 0;
@@ -99,12 +108,12 @@ static int st_sock_cached(struct st_json *j, struct st_sock_entry *e, const stru
 		}
 	}
 	si->is_sock = 1;
-	si->connected = 1;
+	si->connected = e->settled || e->connected;
 	return 1;
 }
 
 static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
-			  const struct st_sockinfo *si, const char *text, size_t len)
+			  const struct st_sockinfo *si, const char *text, size_t len, int settled)
 {
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 
@@ -119,7 +128,9 @@ static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
 	e->family = si->family;
 	e->type = si->type;
 	e->proto = si->proto;
-	e->settled = 1;
+	e->connected = si->connected;
+	e->settled = settled;
+	e->learned = !settled;
 	e->len = len;
 	memcpy(e->text, text, len);
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
@@ -127,7 +138,7 @@ static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
 
 int st_fstat(int fd, struct stat *sb)
 {
-	return (int)syscall(SYS_fstat, fd, sb);
+	return (int)st_sys(SYS_fstat, fd, sb);
 }
 
 void st_json_sock(struct st_json *j, int fd, const struct stat *before, struct st_sockinfo *si)
@@ -139,6 +150,12 @@ void st_json_sock(struct st_json *j, int fd, const struct stat *before, struct s
 	int saved = errno, ok_local, ok_peer;
 
 	memset(si, 0, sizeof(*si));
+	if (st_sandboxed()) {
+		if (!e || !st_sock_cached(j, e, NULL, si))
+			st_json_null(j);
+		errno = saved;
+		return;
+	}
 	if (before)
 		sb = *before; /* the fd was checked just before the call */
 	else if (st_fstat(fd, &sb) != 0)
@@ -177,6 +194,37 @@ void st_json_sock(struct st_json *j, int fd, const struct stat *before, struct s
 	st_json_obj_end(j);
 	si->connected = ok_peer;
 	if (e && ok_local && ok_peer && st_stream_like(si->type) && !j->overflow)
-		st_sock_store(e, &sb, si, start, (size_t)(j->p - start));
+		st_sock_store(e, &sb, si, start, (size_t)(j->p - start), 1);
 	errno = saved;
+}
+
+int st_sock_known(int fd)
+{
+	struct st_sock_entry *e = fd >= 0 && fd < ST_SOCK_CACHED ? &st_socks[fd] : NULL;
+
+	return e && !(__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) & 1) &&
+	       (e->settled || e->learned);
+}
+
+/*
+ * Before a seccomp filter: every socket open now is asked about once, and
+ * kept, so that events on it still name it when no query may be made.
+ */
+void st_sock_learn_all(void)
+{
+	static char text[ST_SOCK_TEXT + 64];
+	struct st_sockinfo si;
+	struct st_json j;
+	struct stat sb;
+	int fd;
+
+	for (fd = 0; fd < ST_SOCK_CACHED; fd++) {
+		if (st_fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
+			continue;
+		st_json_init(&j, text, sizeof(text));
+		st_json_sock(&j, fd, &sb, &si);
+		if (j.overflow || !si.is_sock || st_socks[fd].settled)
+			continue;
+		st_sock_store(&st_socks[fd], &sb, &si, text, st_json_len(&j), 0);
+	}
 }

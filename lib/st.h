@@ -3,6 +3,7 @@
 #define ST_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,11 +26,32 @@ struct st_real {
 	ssize_t (*writev)(int, const struct iovec *, int);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
 	ssize_t (*sendfile64)(int, int, off64_t *, size_t);
+	int (*close)(int);
+	int (*dup2)(int, int);
+	int (*dup3)(int, int, int);
+	int (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
+	long (*syscall)(long, long, long, long, long, long, long);
 };
 extern struct st_real st_real ST_HIDDEN;
 void st_bind(void) ST_HIDDEN;
 /* The tracer's own output: the next write(), or the raw syscall before binding. */
 ssize_t st_raw_write(int fd, const void *buf, size_t n) ST_HIDDEN;
+
+/* ---- sys.c: system calls made directly ---- */
+long st_sys6(long nr, long a, long b, long c, long d, long e, long f) ST_HIDDEN;
+#define st_sys_pick(_0, _1, _2, _3, _4, _5, _6, n, ...) n
+#define st_sys_0(nr)		   st_sys6(nr, 0, 0, 0, 0, 0, 0)
+#define st_sys_1(nr, a)		   st_sys6(nr, (long)(a), 0, 0, 0, 0, 0)
+#define st_sys_2(nr, a, b)	   st_sys6(nr, (long)(a), (long)(b), 0, 0, 0, 0)
+#define st_sys_3(nr, a, b, c)	   st_sys6(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define st_sys_4(nr, a, b, c, d)   st_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define st_sys_5(nr, a, b, c, d, e) \
+	st_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+#define st_sys_6(nr, a, b, c, d, e, f) \
+	st_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define st_sys(...)                                                                       \
+	st_sys_pick(__VA_ARGS__, st_sys_6, st_sys_5, st_sys_4, st_sys_3, st_sys_2, st_sys_1, \
+		    st_sys_0, )(__VA_ARGS__)
 
 /* ---- config.c ---- */
 enum st_fds { ST_FDS_SOCKETS, ST_FDS_ALL };
@@ -41,6 +63,7 @@ struct st_config {
 	int backtrace;	/* SENDTRACE_BACKTRACE: frames per event, 0 for none */
 	int payload;	/* SENDTRACE_PAYLOAD: bytes of data recorded per call */
 	unsigned calls; /* SENDTRACE_CALLS: bit per enum st_callkind traced */
+	int reserve_kib; /* SENDTRACE_SECCOMP_RESERVE: room claimed before a seccomp filter */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -50,17 +73,96 @@ void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;
 ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig) ST_HIDDEN;
 
 /* ---- sink.c: the trace file ---- */
+struct st_thread;
 int st_sink_open(void) ST_HIDDEN;
-void st_sink_write(const char *line, size_t n) ST_HIDDEN;
+void st_sink_write(struct st_thread *t, int level, const char *line, size_t n) ST_HIDDEN;
 void st_sink_after_fork(void) ST_HIDDEN;
 unsigned long st_sink_dropped(void) ST_HIDDEN;
 int st_sink_active(void) ST_HIDDEN;
 const char *st_sink_path(void) ST_HIDDEN;
+int st_sink_fd(void) ST_HIDDEN;
+/* A thread's chunks: given back at its exit, forgotten in a fork()ed child. */
+void st_sink_thread_exit(struct st_thread *t) ST_HIDDEN;
+void st_sink_thread_forget(struct st_thread *t) ST_HIDDEN;
+void st_sink_level_abandoned(struct st_thread *t, int level) ST_HIDDEN;
+/* Claim room ahead for a sandbox in which no more system calls may be made. */
+int st_sink_reserve(size_t bytes) ST_HIDDEN;
+/* Move the trace fd off `fd` (the program is about to reuse that number). Lock held. */
+void st_sink_fd_move(int fd) ST_HIDDEN;
+
+/* ---- fdguard.c: the library's own fds, kept out of the program's way ---- */
+/*
+ * One lock for the trace fd, libunwind's pipe and fd 2 while a warning is
+ * written. Held with every signal blocked and cancellation disabled: the
+ * interposed close/dup2/dup3/close_range/closefrom take it when they would
+ * touch one of these numbers, so no check-then-use can race with them.
+ */
+struct st_fdlock {
+	sigset_t old;
+	int cancel;
+	int masked;
+};
+void st_fd_lock(struct st_fdlock *l) ST_HIDDEN;
+void st_fd_unlock(struct st_fdlock *l) ST_HIDDEN;
+void st_fdguard_init(void) ST_HIDDEN;
+long st_fdguard_syscall(long nr, const long *a, int *handled) ST_HIDDEN;
+/* Raw system calls: the library's own fd work never goes through its wrappers. */
+int st_sys_close(int fd) ST_HIDDEN;
+int st_sys_dupfd(int fd, int min) ST_HIDDEN;
+/* Was fd 2 the same file at start-up as now? Lock held. */
+int st_stderr_same(void) ST_HIDDEN;
+
+/* ---- sandbox.c: seccomp filters in force ---- */
+int st_sandboxed(void) ST_HIDDEN;
+pid_t st_sandbox_tid(void) ST_HIDDEN;
+void st_sandbox_init(void) ST_HIDDEN;
+void st_sandbox_enter(void) ST_HIDDEN;
+
+/* ---- thread.c: per-thread state, mapped on first use ---- */
+struct st_region;
+struct st_chunk {
+	struct st_region *r; /* the shared mapping this slice lies in */
+	char *p;	     /* the slice */
+	size_t size;
+	size_t used;
+	size_t next; /* size of the next slice: small first, doubling */
+	unsigned gen;
+};
+#define ST_BT_AREA 4096
+struct st_thread {
+	unsigned arena, slot; /* where the block lives, to give it back */
+	int busy[2];	      /* ST_NEST_MAX levels */
+	uintptr_t sp[2];      /* the frame that took each level */
+	int internal;	      /* >0: the tracer's own code is calling out (libunwind) */
+	int scratch_busy;
+	pid_t tid, tid_pid; /* tid_pid: st_pid when tid/comm/who were cached */
+	char comm[17];
+	size_t who_len;
+	char who[160]; /* ,"pid":..,"tid":..,"comm":".." encoded once */
+	struct st_chunk chunks[2];
+	/* Everything below is left as it is when a block is reused. */
+	char buf[2][16384];
+	char gather[2][1024]; /* payload bytes gathered from iovecs */
+	char scratch[4096 + 768];
+	unsigned char bt[2][ST_BT_AREA] __attribute__((aligned(64)));
+};
+struct st_thread *st_thread_get(void) ST_HIDDEN;
+int st_level_take(struct st_thread *t) ST_HIDDEN;
+void st_level_give(struct st_thread *t, int level) ST_HIDDEN;
+void st_thread_ids(struct st_thread *t) ST_HIDDEN;
+void st_thread_after_fork(void) ST_HIDDEN;
+int st_forked_silently(void) ST_HIDDEN;
+void st_thread_init(void) ST_HIDDEN;
+int st_arena_has_room(void) ST_HIDDEN;
+void st_arena_reserve(void) ST_HIDDEN;
+unsigned long st_thread_dropped(void) ST_HIDDEN;
 
 /* ---- init.c: process lifecycle ---- */
 extern volatile int st_ready ST_HIDDEN;
 extern pid_t st_pid ST_HIDDEN;
 void st_ensure_init(void) ST_HIDDEN;
+/* A child made without the atfork handlers running: start its own state. */
+void st_after_fork_silent(void) ST_HIDDEN;
 
 /* ---- call.c: one traced call, from entry to the written event ---- */
 #define ST_EVENT_MAX 16384
@@ -118,6 +220,7 @@ struct st_call {
 	uint64_t t0;
 	uint64_t dur;
 	int level;
+	struct st_thread *t;
 	struct st_json j;
 };
 
@@ -141,7 +244,12 @@ void st_slot_ready(struct st_slot *s) ST_HIDDEN;
 
 /* ---- backtrace.c ---- */
 void st_bt_init(void) ST_HIDDEN;
-void st_json_bt(struct st_json *j, int max, int level) ST_HIDDEN;
+/* libunwind's pipe, which the fd guard keeps from the program's hands. */
+int st_bt_pipe(int i) ST_HIDDEN;
+int st_bt_owns_fd(int fd) ST_HIDDEN;
+/* The program is putting its own file at `fd`: if that was the pipe, stop backtraces. */
+void st_bt_fd_lost(int fd) ST_HIDDEN;
+void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level) ST_HIDDEN;
 
 /* ---- payload.c: the first bytes sent, opt-in ---- */
 void st_json_payload(struct st_call *c, const void *buf, size_t len) ST_HIDDEN;
@@ -152,20 +260,28 @@ int st_lint(struct st_call *c) ST_HIDDEN;
 void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
 void st_call_emit(struct st_call *c) ST_HIDDEN;
 /* Header common to every event: v, event, ts, pid, tid, comm. */
-void st_event_head(struct st_json *j, const char *event, uint64_t ts) ST_HIDDEN;
+void st_event_head(struct st_json *j, struct st_thread *t, const char *event,
+		   uint64_t ts) ST_HIDDEN;
 uint64_t st_now_real(void) ST_HIDDEN;
 uint64_t st_now_mono(void) ST_HIDDEN;
-char *st_event_buf(int level) ST_HIDDEN;
 unsigned long st_event_count(void) ST_HIDDEN;
 unsigned long st_drop_count(void) ST_HIDDEN;
 void st_counts_reset(void) ST_HIDDEN;
 /* Encode a lifecycle record (start/exit) with this thread's free buffer. */
-int st_record_begin(struct st_json *j, const char *event) ST_HIDDEN;
-void st_record_emit(struct st_json *j) ST_HIDDEN;
+struct st_rec {
+	struct st_json j;
+	struct st_thread *t;
+	int level;
+};
+int st_record_begin(struct st_rec *r, const char *event) ST_HIDDEN;
+void st_record_emit(struct st_rec *r) ST_HIDDEN;
 
 /* ---- sock.c: the socket behind an fd, cached while it cannot change ---- */
 void st_json_sock(struct st_json *j, int fd, const struct stat *before,
 		  struct st_sockinfo *si) ST_HIDDEN;
+/* Is fd a socket the cache knows (no system call: for sandboxes)? */
+int st_sock_known(int fd) ST_HIDDEN;
+void st_sock_learn_all(void) ST_HIDDEN;
 /* fstat(2) as the plain system call: glibc's goes through newfstatat with "". */
 int st_fstat(int fd, struct stat *sb) ST_HIDDEN;
 
@@ -184,7 +300,8 @@ int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n) ST
 
 /* ---- msghdr.c ---- */
 unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
-				  const struct msghdr *msg, struct st_msginfo *mi) ST_HIDDEN;
+				  const struct msghdr *msg, struct st_msginfo *mi,
+				  struct msghdr *copy) ST_HIDDEN;
 void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
 		 unsigned long long *total) ST_HIDDEN;
 void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,

@@ -20,7 +20,7 @@ static ssize_t st_next_send(int fd, const void *buf, size_t len, int flags)
 {
 	if (st_real.send)
 		return st_real.send(fd, buf, len, flags);
-	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+	return st_sys(SYS_sendto, fd, buf, len, flags, NULL, 0);
 }
 
 static ssize_t st_next_sendto(int fd, const void *buf, size_t len, int flags,
@@ -28,42 +28,42 @@ static ssize_t st_next_sendto(int fd, const void *buf, size_t len, int flags,
 {
 	if (st_real.sendto)
 		return st_real.sendto(fd, buf, len, flags, to, tolen);
-	return syscall(SYS_sendto, fd, buf, len, flags, to, tolen);
+	return st_sys(SYS_sendto, fd, buf, len, flags, to, tolen);
 }
 
 static ssize_t st_next_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	if (st_real.sendmsg)
 		return st_real.sendmsg(fd, msg, flags);
-	return syscall(SYS_sendmsg, fd, msg, flags);
+	return st_sys(SYS_sendmsg, fd, msg, flags);
 }
 
 static int st_next_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
 	if (st_real.sendmmsg)
 		return st_real.sendmmsg(fd, vec, vlen, flags);
-	return (int)syscall(SYS_sendmmsg, fd, vec, vlen, flags);
+	return (int)st_sys(SYS_sendmmsg, fd, vec, vlen, flags);
 }
 
 static ssize_t st_next_writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (st_real.writev)
 		return st_real.writev(fd, iov, cnt);
-	return syscall(SYS_writev, fd, iov, cnt);
+	return st_sys(SYS_writev, fd, iov, cnt);
 }
 
 static ssize_t st_next_sendfile64(int out, int in, off64_t *off, size_t count)
 {
 	if (st_real.sendfile64)
 		return st_real.sendfile64(out, in, off, count);
-	return syscall(SYS_sendfile, out, in, off, count);
+	return st_sys(SYS_sendfile, out, in, off, count);
 }
 
 static ssize_t st_next_sendfile(int out, int in, off_t *off, size_t count)
 {
 	if (st_real.sendfile)
 		return st_real.sendfile(out, in, off, count);
-	return syscall(SYS_sendfile, out, in, off, count);
+	return st_sys(SYS_sendfile, out, in, off, count);
 }
 
 static void st_json_flags(struct st_call *c, int flags)
@@ -139,6 +139,7 @@ ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 
 ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	struct msghdr copy;
 	struct st_mem m;
 	struct st_call c;
 	ssize_t r;
@@ -149,10 +150,10 @@ ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 	st_call_end(&c, r);
 	st_mem_for(&m, &c);
 	st_json_flags(&c, flags);
-	c.len = st_json_msghdr(&c.j, &m, msg, &c.msg);
+	c.len = st_json_msghdr(&c.j, &m, msg, &c.msg, &copy);
 	c.has_dest = c.msg.has_name;
 	if (!c.failed && st_config.payload)
-		st_json_payload_iov(&c, msg->msg_iov, msg->msg_iovlen);
+		st_json_payload_iov(&c, copy.msg_iov, copy.msg_iovlen);
 	st_call_emit(&c);
 	return r;
 }
@@ -180,7 +181,7 @@ ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len)
 
 	if (!st_call_begin(&c, ST_CALL_WRITE, fd, ST_SOCKET_FD, ST_SITE))
 		return st_real.write ? st_real.write(fd, buf, len)
-				     : syscall(SYS_write, fd, buf, len);
+				     : st_sys(SYS_write, fd, buf, len);
 	r = st_raw_write(fd, buf, len);
 	st_call_end(&c, r);
 	st_call_len(&c, len);

@@ -13,6 +13,10 @@
 #include "st.h"
 
 pid_t st_pid; /* mem.c reads it; lives in init.c in the library */
+int st_sandboxed(void) /* sandbox.c in the library: never here */
+{
+	return 0;
+}
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 {
@@ -20,7 +24,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	struct st_mem m = {1}; /* as after a successful call: plain copies */
 	struct st_msginfo mi;
 	struct iovec iov[2] = {{(void *)data, n}, {NULL, 0}};
-	struct msghdr msg;
+	struct msghdr msg, copy;
 	struct st_json j;
 	unsigned char *control = NULL;
 	size_t namelen, ctl;
@@ -48,7 +52,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 	memset(&mi, 0, sizeof(mi));
 	st_json_init(&j, buf, sizeof(buf) - 1);
 	st_json_obj(&j);
-	(void)st_json_msghdr(&j, &m, &msg, &mi);
+	(void)st_json_msghdr(&j, &m, &msg, &mi, &copy);
 	st_json_obj_end(&j);
 	if (!j.overflow) {
 		v = json_loadb(buf, st_json_len(&j), 0, NULL);

@@ -1,0 +1,323 @@
+/* fdguard.c: close, dup2, dup3, close_range and closefrom, kept off the library's own fds. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "st.h"
+
+#define ST_EXPORT __attribute__((visibility("default")))
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/*
+ * The library owns a few fds: the trace file and libunwind's pipe. Daemons
+ * close every fd, and dup2() over numbers they believe free. Checking an fd's
+ * identity and then using it leaves a gap in which another thread can put
+ * its own file at that number, and the trace bytes would reach the program's
+ * socket. So the calls that close or replace a number are interposed here:
+ * when they would touch one of ours, they first take the fd lock, which the
+ * library holds while it uses its fds, and move the trace fd elsewhere.
+ * Closing one of ours gives EBADF, as it would untraced (that number is not
+ * the program's); dup2() onto one succeeds, as it would untraced.
+ *
+ * What bypasses libc (an inline syscall instruction) is not seen; the
+ * library still checks its trace fd's identity before each append, so such
+ * a program loses at most its own race, never the trace's safety in the
+ * common case. docs/reliability.md says so.
+ */
+static int st_fdlock_word;
+static pthread_t st_fdlock_owner; /* the lock is recursive: a warning may be said under it */
+static int st_fdlock_depth;
+
+/* The next definition (a cancellation point, as the program expects), or the raw call. */
+static int st_next_close(int fd)
+{
+	return st_real.close ? st_real.close(fd) : (int)st_sys(SYS_close, fd);
+}
+
+static int st_next_dup2(int oldfd, int newfd)
+{
+	return st_real.dup2 ? st_real.dup2(oldfd, newfd) : (int)st_sys(SYS_dup2, oldfd, newfd);
+}
+
+static int st_next_dup3(int oldfd, int newfd, int flags)
+{
+	return st_real.dup3 ? st_real.dup3(oldfd, newfd, flags)
+			    : (int)st_sys(SYS_dup3, oldfd, newfd, flags);
+}
+
+int st_sys_close(int fd)
+{
+	return (int)st_sys(SYS_close, fd);
+}
+
+int st_sys_dupfd(int fd, int min)
+{
+	return (int)st_sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min);
+}
+
+void st_fd_lock(struct st_fdlock *l)
+{
+	pthread_t self = pthread_self();
+	sigset_t all;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &l->cancel);
+	/* In a seccomp sandbox even rt_sigprocmask may be refused; the hot path takes no lock there. */
+	l->masked = !st_sandboxed();
+	sigfillset(&all);
+	if (l->masked)
+		pthread_sigmask(SIG_BLOCK, &all, &l->old);
+	if (__atomic_load_n(&st_fdlock_word, __ATOMIC_ACQUIRE) &&
+	    pthread_equal(__atomic_load_n(&st_fdlock_owner, __ATOMIC_RELAXED), self)) {
+		st_fdlock_depth++;
+		return;
+	}
+	while (__atomic_exchange_n(&st_fdlock_word, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
+	__atomic_store_n(&st_fdlock_owner, self, __ATOMIC_RELAXED);
+}
+
+void st_fd_unlock(struct st_fdlock *l)
+{
+	int unused;
+
+	if (st_fdlock_depth > 0) {
+		st_fdlock_depth--;
+	} else {
+		__atomic_store_n(&st_fdlock_owner, (pthread_t)0, __ATOMIC_RELAXED);
+		__atomic_store_n(&st_fdlock_word, 0, __ATOMIC_RELEASE);
+	}
+	if (l->masked)
+		pthread_sigmask(SIG_SETMASK, &l->old, NULL);
+	pthread_setcancelstate(l->cancel, &unused);
+}
+
+/* fd 2 as it was at start-up: warnings go there only while it still is. */
+static dev_t st_err_dev;
+static ino_t st_err_ino;
+static int st_err_known;
+
+void st_fdguard_init(void)
+{
+	struct stat sb;
+
+	if (st_fstat(2, &sb) == 0) {
+		st_err_dev = sb.st_dev;
+		st_err_ino = sb.st_ino;
+		st_err_known = 1;
+	}
+}
+
+int st_stderr_same(void)
+{
+	struct stat sb;
+
+	return st_err_known && st_fstat(2, &sb) == 0 && sb.st_dev == st_err_dev &&
+	       sb.st_ino == st_err_ino;
+}
+
+/* Ours: the trace fd, or libunwind's pipe. */
+static int st_fd_ours(int fd)
+{
+	return fd >= 0 && (fd == st_sink_fd() || st_bt_owns_fd(fd));
+}
+
+/* Numbers whose change must wait for the lock: ours, and fd 2 (warnings). */
+static int st_fd_watched(int fd)
+{
+	return fd == 2 || st_fd_ours(fd);
+}
+
+static int st_close(int fd)
+{
+	if (__builtin_expect(st_fd_ours(fd), 0)) {
+		errno = EBADF; /* not the program's: untraced, it was not open */
+		return -1;
+	}
+	if (fd == 2) {
+		struct st_fdlock l;
+		int r, e;
+
+		st_fd_lock(&l);
+		r = st_next_close(fd);
+		e = errno;
+		st_fd_unlock(&l);
+		errno = e;
+		return r;
+	}
+	return st_next_close(fd);
+}
+
+/* Before the program's file lands on `newfd`: take ours off it. Lock held. */
+static void st_fd_vacate(int newfd)
+{
+	st_sink_fd_move(newfd);
+	st_bt_fd_lost(newfd);
+}
+
+static int st_dup2(int oldfd, int newfd)
+{
+	struct st_fdlock l;
+	int r, e;
+
+	if (__builtin_expect(!st_fd_watched(newfd), 1))
+		return st_next_dup2(oldfd, newfd);
+	if (st_fd_ours(oldfd) && oldfd != newfd) {
+		errno = EBADF; /* duplicating our fd: untraced, it was not open */
+		return -1;
+	}
+	st_fd_lock(&l);
+	if (oldfd != newfd && fcntl(oldfd, F_GETFD) != -1)
+		st_fd_vacate(newfd); /* only if dup2 will go ahead */
+	r = st_next_dup2(oldfd, newfd);
+	e = errno;
+	st_fd_unlock(&l);
+	errno = e;
+	return r;
+}
+
+static int st_dup3(int oldfd, int newfd, int flags)
+{
+	struct st_fdlock l;
+	int r, e;
+
+	if (__builtin_expect(!st_fd_watched(newfd), 1))
+		return st_next_dup3(oldfd, newfd, flags);
+	if (st_fd_ours(oldfd) && oldfd != newfd) {
+		errno = EBADF;
+		return -1;
+	}
+	st_fd_lock(&l);
+	if (oldfd != newfd && !(flags & ~O_CLOEXEC) && fcntl(oldfd, F_GETFD) != -1)
+		st_fd_vacate(newfd);
+	r = st_next_dup3(oldfd, newfd, flags);
+	e = errno;
+	st_fd_unlock(&l);
+	errno = e;
+	return r;
+}
+
+/*
+ * close_range() with our fds cut out of the range: the program's fds close
+ * exactly as they would untraced, ours stay. Returns what the kernel said.
+ */
+static int st_close_range_sys(unsigned lo, unsigned hi, int flags)
+{
+	return (int)st_sys(SYS_close_range, lo, hi, flags);
+}
+
+static int st_close_range_guarded(unsigned lo, unsigned hi, int flags)
+{
+	unsigned keep[3], from = lo;
+	int n = 0, i, j, r = 0, e = 0, done = 0;
+	struct st_fdlock l;
+
+	if (lo > hi || (flags & CLOSE_RANGE_CLOEXEC))
+		return st_close_range_sys(lo, hi, flags); /* nothing of ours can close */
+	st_fd_lock(&l);
+	if (st_sink_fd() >= 0)
+		keep[n++] = (unsigned)st_sink_fd();
+	for (i = 0; i < 2; i++)
+		if (st_bt_pipe(i) >= 0)
+			keep[n++] = (unsigned)st_bt_pipe(i);
+	/* Sorted, so that the pieces between them close in order. */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			unsigned t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	for (i = 0; i < n && !done; i++) {
+		if (keep[i] < from || keep[i] > hi)
+			continue;
+		if (keep[i] > from && st_close_range_sys(from, keep[i] - 1, flags) != 0 && !e)
+			r = -1, e = errno;
+		if (keep[i] == hi)
+			done = 1;
+		else
+			from = keep[i] + 1;
+	}
+	if (!done && st_close_range_sys(from, hi, flags) != 0 && !e)
+		r = -1, e = errno;
+	st_fd_unlock(&l);
+	errno = e;
+	return r;
+}
+
+static int st_close_range(unsigned lo, unsigned hi, int flags)
+{
+	int saved = errno, r = st_close_range_guarded(lo, hi, flags);
+
+	if (r == 0)
+		errno = saved;
+	return r;
+}
+
+static void st_closefrom(int lo)
+{
+	int saved = errno;
+
+	if (lo < 0)
+		lo = 0;
+	if (st_close_range_guarded((unsigned)lo, ~0U, 0) != 0 && errno == ENOSYS) {
+		/* Before Linux 5.9: one by one, up to the highest open number. */
+		long max = sysconf(_SC_OPEN_MAX), fd;
+
+		for (fd = lo; fd < max; fd++)
+			(void)st_close((int)fd);
+	}
+	errno = saved;
+}
+
+ST_EXPORT int close(int fd)
+{
+	return st_close(fd);
+}
+
+ST_EXPORT int dup2(int oldfd, int newfd)
+{
+	return st_dup2(oldfd, newfd);
+}
+
+ST_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	return st_dup3(oldfd, newfd, flags);
+}
+
+ST_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+	return st_close_range(first, last, flags);
+}
+
+ST_EXPORT void closefrom(int lowfd)
+{
+	st_closefrom(lowfd);
+}
+
+/* The same, reached through syscall(2) by programs that bypass libc's wrappers. */
+long st_fdguard_syscall(long nr, const long *a, int *handled)
+{
+	*handled = 1;
+	switch (nr) {
+	case SYS_close:
+		return st_close((int)a[0]);
+	case SYS_dup2:
+		return st_dup2((int)a[0], (int)a[1]);
+	case SYS_dup3:
+		return st_dup3((int)a[0], (int)a[1], (int)a[2]);
+	case SYS_close_range:
+		return st_close_range((unsigned)a[0], (unsigned)a[1], (int)a[2]);
+	}
+	*handled = 0;
+	return 0;
+}
