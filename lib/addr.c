@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -52,8 +53,10 @@ static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg
 	char *buf = small_buf, *line = small_line;
 	size_t ll = 0, bufsize = sizeof(small_buf), linesize = sizeof(small_line);
 	ssize_t n, i;
-	int fd, saved = errno, mine = 0;
+	int fd, saved = errno, mine = 0, cancel, unused;
 
+	/* open and read are cancellation points: none may be taken inside the tracer. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	if (t && !t->scratch_busy) {
 		t->scratch_busy = mine = 1;
 		buf = t->scratch;
@@ -96,6 +99,7 @@ done:
 out:
 	if (mine)
 		t->scratch_busy = 0;
+	pthread_setcancelstate(cancel, &unused);
 	errno = saved;
 }
 

@@ -77,13 +77,9 @@ static void st_frame_encode(struct st_frame *f)
  * sigaltstack, and too big for static TLS (glibc takes that from every
  * thread's stack). They live in the thread's block, one set per level.
  */
-#define ST_BT_MAX  64
-#define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
 struct st_bt_area {
 	unw_context_t uc;
 	unw_cursor_t cur;
-	void *ips[ST_BT_MAX + ST_BT_OURS];
-	struct st_frame *hit[ST_BT_MAX];
 };
 _Static_assert(sizeof(struct st_bt_area) <= ST_BT_AREA, "ST_BT_AREA too small");
 
@@ -157,7 +153,8 @@ static int st_bt_enter(void)
 	int i;
 
 	__atomic_fetch_add(&st_bt_active, 1, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&st_bt_off, __ATOMIC_SEQ_CST))
+	/* In a seccomp sandbox libunwind's pipe writes and maps reads may be refused. */
+	if (__atomic_load_n(&st_bt_off, __ATOMIC_SEQ_CST) || st_sandboxed())
 		goto off;
 	if ((__atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED) & 4095) != 0 || st_sandboxed())
 		return 1;
@@ -279,70 +276,32 @@ static void st_json_frame(struct st_json *j, uintptr_t ip, const struct st_frame
 		st_json_frame_fields(j, ip, f);
 }
 
-/* A frame already symbolized, or NULL. */
-static struct st_frame *st_frame_cached(uintptr_t ip)
-{
-	return (struct st_frame *)st_slot_find(st_frames, ST_FRAMES, sizeof(struct st_frame), ip,
-					       16, NULL);
-}
+/* What the walk needs, handed across to the private stack. */
+struct st_bt_job {
+	struct st_json *j;
+	struct st_bt_area *a;
+	int max;
+};
 
 /*
- * The common case, a call site seen before: unw_backtrace() walks with
- * libunwind's trace cache (much cheaper than stepping a cursor), and every
- * frame is already symbolized. Returns 0 when a frame is new, and the
- * caller takes the slow path that symbolizes it.
+ * The walk itself, from the context captured on the program's stack. It
+ * runs on the level's private stack: libunwind's DWARF steps take more room
+ * than a signal handler on a small sigaltstack has.
  */
-static int st_json_bt_fast(struct st_json *j, int max, struct st_bt_area *a)
+static void st_bt_walk(void *arg)
 {
-	void **ips = a->ips;
-	struct st_frame **hit = a->hit;
-	int n = unw_backtrace(ips, max + ST_BT_OURS), i, first = -1, shown = 0;
+	struct st_bt_job *job = arg;
+	struct st_json *j = job->j;
+	unw_cursor_t *cur = &job->a->cur;
+	int shown = 0, steps = 0, ours = 1;
 
-	for (i = 0; i < n && shown < max; i++) {
-		uintptr_t ip = (uintptr_t)ips[i];
-
-		if (first < 0 && ip >= st_self_lo && ip < st_self_hi)
-			continue;
-		if (first < 0)
-			first = i;
-		hit[shown] = st_frame_cached(ip);
-		if (!hit[shown])
-			return 0; /* a new address: the slow path symbolizes it */
-		shown++;
-	}
-	if (first < 0)
-		return 0;
 	st_json_key(j, "bt");
 	st_json_arr(j);
-	for (i = 0; i < shown && st_json_room(j) >= 512; i++)
-		st_json_frame(j, (uintptr_t)ips[first + i], hit[i]);
-	st_json_arr_end(j);
-	return 1;
-}
-
-void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level)
-{
-	struct st_bt_area *a = st_bt_area(t, level);
-	unw_context_t *uc = &a->uc;
-	unw_cursor_t *cur = &a->cur;
-	int saved = errno, shown = 0, steps = 0, ours = 1, cancel, unused;
-
-	if (!st_bt_enter()) {
-		errno = saved;
-		return;
-	}
-	/* libunwind writes to its pipe: a cancellation point, not to be taken here. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
-	t->internal++;
-	if (st_json_bt_fast(j, max, a))
-		goto out;
-	st_json_key(j, "bt");
-	st_json_arr(j);
-	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
+	if (unw_init_local(cur, &job->a->uc) == 0) {
 		do {
 			unw_word_t ip = 0;
 
-			if (++steps > max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 || !ip)
+			if (++steps > job->max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 || !ip)
 				break;
 			if (ours) {
 				if (ip >= st_self_lo && ip < st_self_hi)
@@ -352,12 +311,70 @@ void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level)
 			if (st_json_room(j) < 512)
 				break;
 			st_json_frame(j, (uintptr_t)ip, st_frame_get((uintptr_t)ip, cur));
-			if (++shown >= max)
+			if (++shown >= job->max)
 				break;
 		} while (unw_step(cur) > 0);
 	}
 	st_json_arr_end(j);
-out:
+}
+
+/*
+ * Call fn(arg) with the stack pointer at `top`, and come back. Signals that
+ * arrive meanwhile run their handlers there too (unless on a sigaltstack):
+ * the stack is 128 KiB for that reason.
+ */
+static void st_on_stack(char *top, void (*fn)(void *), void *arg)
+{
+	top = (char *)((uintptr_t)top & ~(uintptr_t)15);
+#if defined(__x86_64__)
+	__asm__ volatile("mov %%rsp, %%rbx\n\t"
+			 "mov %[top], %%rsp\n\t"
+			 "call *%[fn]\n\t"
+			 "mov %%rbx, %%rsp\n\t"
+			 : "+D"(arg)
+			 : [top] "r"(top), [fn] "r"(fn)
+			 : "rbx", "rax", "rcx", "rdx", "rsi", "r8", "r9", "r10", "r11", "memory", "cc",
+			   "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",
+			   "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+#elif defined(__aarch64__)
+	register void *x0 __asm__("x0") = arg;
+
+	__asm__ volatile("mov x19, sp\n\t"
+			 "mov sp, %[top]\n\t"
+			 "blr %[fn]\n\t"
+			 "mov sp, x19\n\t"
+			 : "+r"(x0)
+			 : [top] "r"(top), [fn] "r"(fn)
+			 : "x1", "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12",
+			   "x13", "x14", "x15", "x16", "x17", "x18", "x19", "x30", "memory", "cc", "v0",
+			   "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20",
+			   "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
+#else
+	(void)top;
+	fn(arg);
+#endif
+}
+
+void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level)
+{
+	struct st_bt_area *a = st_bt_area(t, level);
+	struct st_bt_job job = {j, a, max};
+	char *top = st_thread_bt_stack(t, level);
+	int saved = errno, cancel, unused;
+
+	if (!st_bt_enter()) {
+		errno = saved;
+		return;
+	}
+	/* libunwind writes to its pipe: a cancellation point, not to be taken here. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
+	t->internal++;
+	if (unw_getcontext(&a->uc) == 0) {
+		if (top)
+			st_on_stack(top, st_bt_walk, &job);
+		else
+			st_bt_walk(&job);
+	}
 	t->internal--;
 	pthread_setcancelstate(cancel, &unused);
 	st_bt_leave();

@@ -101,6 +101,13 @@ void st_fd_unlock(struct st_fdlock *l)
 	pthread_setcancelstate(l->cancel, &unused);
 }
 
+/* In a fork()ed child: a thread that held the lock in the parent does not exist here. */
+void st_fd_lock_reset(void)
+{
+	st_fdlock_word = 0;
+	st_fdlock_depth = 0;
+}
+
 /* fd 2 as it was at start-up: warnings go there only while it still is. */
 static dev_t st_err_dev;
 static ino_t st_err_ino;
@@ -169,12 +176,12 @@ static int st_dup2(int oldfd, int newfd)
 	struct st_fdlock l;
 	int r, e;
 
-	if (__builtin_expect(!st_fd_watched(newfd), 1))
-		return st_next_dup2(oldfd, newfd);
-	if (st_fd_ours(oldfd) && oldfd != newfd) {
+	if (__builtin_expect(st_fd_ours(oldfd), 0)) {
 		errno = EBADF; /* duplicating our fd: untraced, it was not open */
 		return -1;
 	}
+	if (__builtin_expect(!st_fd_watched(newfd), 1))
+		return st_next_dup2(oldfd, newfd);
 	st_fd_lock(&l);
 	if (oldfd != newfd && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd); /* only if dup2 will go ahead */
@@ -190,12 +197,12 @@ static int st_dup3(int oldfd, int newfd, int flags)
 	struct st_fdlock l;
 	int r, e;
 
-	if (__builtin_expect(!st_fd_watched(newfd), 1))
-		return st_next_dup3(oldfd, newfd, flags);
-	if (st_fd_ours(oldfd) && oldfd != newfd) {
-		errno = EBADF;
+	if (__builtin_expect(st_fd_ours(oldfd), 0)) {
+		errno = EBADF; /* duplicating our fd: untraced, it was not open */
 		return -1;
 	}
+	if (__builtin_expect(!st_fd_watched(newfd), 1))
+		return st_next_dup3(oldfd, newfd, flags);
 	st_fd_lock(&l);
 	if (oldfd != newfd && !(flags & ~O_CLOEXEC) && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd);

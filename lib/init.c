@@ -87,6 +87,7 @@ static void st_record_start(const char *how)
 
 static void st_after_fork_child(void)
 {
+	st_fd_lock_reset();
 	if (!st_ready)
 		return;
 	if (st_sandboxed()) {
@@ -136,9 +137,9 @@ void st_ensure_init(void)
 		__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 		return;
 	}
-	st_thread_init();
 	st_fdguard_init();
 	st_config_load();
+	st_thread_init();
 	st_sandbox_init();
 	if (st_config.backtrace)
 		st_bt_init();

@@ -228,7 +228,7 @@ int st_sink_fd(void)
 
 static void st_region_unmap(struct st_region *r)
 {
-	if (r->map && !st_sandboxed())
+	if (r->map)
 		munmap(r->map, r->maplen);
 	r->map = NULL;
 	r->data = NULL;
@@ -239,7 +239,8 @@ static void st_region_unmap(struct st_region *r)
 /* One reference fewer; the last one of a region no longer current unmaps it. */
 static void st_region_put(struct st_region *r)
 {
-	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0 &&
+	/* In a sandbox slices are carved without the lock: no region may go away then. */
+	if (r && __atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0 && !st_sandboxed() &&
 	    __atomic_load_n(&st_current, __ATOMIC_ACQUIRE) != r)
 		st_region_unmap(r);
 }
@@ -341,8 +342,10 @@ static int st_region_new(size_t need)
 }
 
 /*
- * A slice of `want` bytes (at least `need`) from the current region, without
- * a lock or a system call: a compare-and-swap on the bytes handed out.
+ * A slice of `want` bytes (at least `need`) from the current region, with no
+ * system call: a compare-and-swap on the bytes handed out. Called under the
+ * fd lock, except in a sandbox, where regions are never replaced or unmapped
+ * and the lock (which blocks signals with a system call) is not taken.
  */
 static int st_slice_carve(struct st_chunk *c, size_t need, size_t want)
 {
@@ -397,8 +400,6 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 		errno = saved;
 		return got ? 0 : -1;
 	}
-	if (st_slice_carve(c, need, want) == 0)
-		goto done;
 	/*
 	 * A new region: under the fd lock, with every signal blocked (a handler
 	 * on this thread that sent would otherwise wait on its own thread) and
@@ -406,8 +407,8 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	 * SIGXFSZ from crossing RLIMIT_FSIZE is blocked too, and taken off.
 	 */
 	st_fd_lock(&l);
-	got = st_slice_carve(c, need, want) == 0;
-	if (!got && st_sink_active()) {
+	got = st_slice_carve(c, need, st_sandboxed() ? ST_CHUNK_MIN : want) == 0;
+	if (!got && st_sink_active() && !st_sandboxed()) {
 		err = st_region_new(want);
 		got = !err && st_slice_carve(c, need, want) == 0;
 	}
@@ -422,7 +423,6 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 		errno = saved;
 		return -1;
 	}
-done:
 	c->next = want < ST_CHUNK_MAX ? want * 2 : want;
 	errno = saved;
 	return 0;

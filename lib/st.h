@@ -105,6 +105,7 @@ struct st_fdlock {
 void st_fd_lock(struct st_fdlock *l) ST_HIDDEN;
 void st_fd_unlock(struct st_fdlock *l) ST_HIDDEN;
 void st_fdguard_init(void) ST_HIDDEN;
+void st_fd_lock_reset(void) ST_HIDDEN;
 long st_fdguard_syscall(long nr, const long *a, int *handled) ST_HIDDEN;
 /* Raw system calls: the library's own fd work never goes through its wrappers. */
 int st_sys_close(int fd) ST_HIDDEN;
@@ -128,7 +129,8 @@ struct st_chunk {
 	size_t next; /* size of the next slice: small first, doubling */
 	unsigned gen;
 };
-#define ST_BT_AREA 4096
+#define ST_BT_AREA  4096
+#define ST_BT_STACK (128u << 10) /* a private stack for the unwinder, per level */
 struct st_thread {
 	unsigned arena, slot; /* where the block lives, to give it back */
 	int busy[2];	      /* ST_NEST_MAX levels */
@@ -145,7 +147,7 @@ struct st_thread {
 	char gather[2][1024]; /* payload bytes gathered from iovecs */
 	char scratch[4096 + 768];
 	unsigned char bt[2][ST_BT_AREA] __attribute__((aligned(64)));
-};
+} __attribute__((aligned(64)));
 struct st_thread *st_thread_get(void) ST_HIDDEN;
 int st_level_take(struct st_thread *t) ST_HIDDEN;
 void st_level_give(struct st_thread *t, int level) ST_HIDDEN;
@@ -156,6 +158,8 @@ void st_thread_init(void) ST_HIDDEN;
 int st_arena_has_room(void) ST_HIDDEN;
 void st_arena_reserve(void) ST_HIDDEN;
 unsigned long st_thread_dropped(void) ST_HIDDEN;
+/* The top of this level's private unwind stack, or NULL (backtraces off). */
+char *st_thread_bt_stack(struct st_thread *t, int level) ST_HIDDEN;
 
 /* ---- init.c: process lifecycle ---- */
 extern volatile int st_ready ST_HIDDEN;

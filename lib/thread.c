@@ -29,6 +29,7 @@ static ST_TLS struct st_thread *st_self;
 
 static struct st_thread *st_arenas[ST_ARENAS];
 static unsigned long st_arena_used[ST_ARENAS]; /* bit per slot in use */
+static size_t st_stride = sizeof(struct st_thread); /* a block, and its unwind stacks */
 static pthread_key_t st_thread_key;
 static int st_thread_key_ok;
 static unsigned long st_thread_drops; /* calls untraced for want of a block */
@@ -61,7 +62,7 @@ static void st_thread_release(void *arg)
 
 static struct st_thread *st_arena_map(unsigned a)
 {
-	size_t size = sizeof(struct st_thread) * ST_ARENA_SLOTS;
+	size_t size = st_stride * ST_ARENA_SLOTS;
 	struct st_thread *m, *none = NULL;
 
 	/* MAP_NORESERVE: a block costs memory only for the pages a thread touches. */
@@ -83,7 +84,7 @@ static struct st_thread *st_thread_claim(void)
 	unsigned a;
 
 	for (a = 0; a < ST_ARENAS; a++) {
-		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
+		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE), *t;
 		unsigned long bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_ACQUIRE);
 
 		while (~bits) {
@@ -96,9 +97,10 @@ static struct st_thread *st_thread_claim(void)
 				__atomic_fetch_and(&st_arena_used[a], ~(1ul << s), __ATOMIC_RELEASE);
 				return NULL;
 			}
-			arena[s].arena = a;
-			arena[s].slot = s;
-			return &arena[s];
+			t = (struct st_thread *)(void *)((char *)arena + s * st_stride);
+			t->arena = a;
+			t->slot = s;
+			return t;
 		}
 	}
 	return NULL;
@@ -251,10 +253,25 @@ int st_forked_silently(void)
 	return st_forkpage && __builtin_expect(*st_forkpage == 0, 0);
 }
 
+/*
+ * With backtraces on, each block is followed by a private stack per level:
+ * libunwind needs several KiB of stack, more than a signal handler on a
+ * legacy 8 KiB sigaltstack has left, so the unwinder runs on these.
+ */
+char *st_thread_bt_stack(struct st_thread *t, int level)
+{
+	if (st_stride == sizeof(struct st_thread))
+		return NULL;
+	/* Level 0's stack is the higher one: its overflow would meet level 1's, not the block. */
+	return (char *)t + sizeof(struct st_thread) + (size_t)(level + 1) * ST_BT_STACK;
+}
+
 void st_thread_init(void)
 {
 	void *p;
 
+	if (st_config.backtrace)
+		st_stride = sizeof(struct st_thread) + 2 * ST_BT_STACK;
 	if (pthread_key_create(&st_thread_key, st_thread_release) == 0)
 		__atomic_store_n(&st_thread_key_ok, 1, __ATOMIC_RELEASE);
 	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
