@@ -34,10 +34,6 @@
  * a program loses at most its own race, never the trace's safety in the
  * common case. docs/reliability.md says so.
  */
-static int st_fdlock_word;
-static pthread_t st_fdlock_owner; /* the lock is recursive: a warning may be said under it */
-static int st_fdlock_depth;
-
 /* The next definition (a cancellation point, as the program expects), or the raw call. */
 static int st_next_close(int fd)
 {
@@ -65,9 +61,17 @@ int st_sys_dupfd(int fd, int min)
 	return (int)st_sys(SYS_fcntl, fd, F_DUPFD_CLOEXEC, min);
 }
 
-void st_fd_lock(struct st_fdlock *l)
+static int st_fdlock_word;
+/*
+ * fd 2 has its own lock: warnings are said with the fd lock held, and a
+ * lock that knew its owner (pthread_self) would be fooled by a child of
+ * clone(CLONE_VM), which shares the thread's TCB. Two plain locks, always
+ * taken in the order fd lock, then stderr lock, cannot deadlock.
+ */
+static int st_errlock_word;
+
+static void st_lock_word(struct st_fdlock *l, int *word)
 {
-	pthread_t self = pthread_self();
 	sigset_t all;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &l->cancel);
@@ -76,26 +80,26 @@ void st_fd_lock(struct st_fdlock *l)
 	sigfillset(&all);
 	if (l->masked)
 		pthread_sigmask(SIG_BLOCK, &all, &l->old);
-	if (__atomic_load_n(&st_fdlock_word, __ATOMIC_ACQUIRE) &&
-	    pthread_equal(__atomic_load_n(&st_fdlock_owner, __ATOMIC_RELAXED), self)) {
-		st_fdlock_depth++;
-		return;
-	}
-	while (__atomic_exchange_n(&st_fdlock_word, 1, __ATOMIC_ACQUIRE))
+	l->word = word;
+	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
 		sched_yield();
-	__atomic_store_n(&st_fdlock_owner, self, __ATOMIC_RELAXED);
+}
+
+void st_fd_lock(struct st_fdlock *l)
+{
+	st_lock_word(l, &st_fdlock_word);
+}
+
+void st_err_lock(struct st_fdlock *l)
+{
+	st_lock_word(l, &st_errlock_word);
 }
 
 void st_fd_unlock(struct st_fdlock *l)
 {
 	int unused;
 
-	if (st_fdlock_depth > 0) {
-		st_fdlock_depth--;
-	} else {
-		__atomic_store_n(&st_fdlock_owner, (pthread_t)0, __ATOMIC_RELAXED);
-		__atomic_store_n(&st_fdlock_word, 0, __ATOMIC_RELEASE);
-	}
+	__atomic_store_n(l->word, 0, __ATOMIC_RELEASE);
 	if (l->masked)
 		pthread_sigmask(SIG_SETMASK, &l->old, NULL);
 	pthread_setcancelstate(l->cancel, &unused);
@@ -105,7 +109,7 @@ void st_fd_unlock(struct st_fdlock *l)
 void st_fd_lock_reset(void)
 {
 	st_fdlock_word = 0;
-	st_fdlock_depth = 0;
+	st_errlock_word = 0;
 }
 
 /* fd 2 as it was at start-up: warnings go there only while it still is. */
@@ -154,7 +158,7 @@ static int st_close(int fd)
 		struct st_fdlock l;
 		int r, e;
 
-		st_fd_lock(&l);
+		st_err_lock(&l);
 		r = st_next_close(fd);
 		e = errno;
 		st_fd_unlock(&l);
@@ -162,6 +166,15 @@ static int st_close(int fd)
 		return r;
 	}
 	return st_next_close(fd);
+}
+
+/* fd 2 waits for a warning being written; ours for the library's use of them. */
+static void st_watch_lock(struct st_fdlock *l, int fd)
+{
+	if (fd == 2)
+		st_err_lock(l);
+	else
+		st_fd_lock(l);
 }
 
 /* Before the program's file lands on `newfd`: take ours off it. Lock held. */
@@ -182,7 +195,7 @@ static int st_dup2(int oldfd, int newfd)
 	}
 	if (__builtin_expect(!st_fd_watched(newfd), 1))
 		return st_next_dup2(oldfd, newfd);
-	st_fd_lock(&l);
+	st_watch_lock(&l, newfd);
 	if (oldfd != newfd && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd); /* only if dup2 will go ahead */
 	r = st_next_dup2(oldfd, newfd);
@@ -203,7 +216,7 @@ static int st_dup3(int oldfd, int newfd, int flags)
 	}
 	if (__builtin_expect(!st_fd_watched(newfd), 1))
 		return st_next_dup3(oldfd, newfd, flags);
-	st_fd_lock(&l);
+	st_watch_lock(&l, newfd);
 	if (oldfd != newfd && !(flags & ~O_CLOEXEC) && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd);
 	r = st_next_dup3(oldfd, newfd, flags);
@@ -226,11 +239,13 @@ static int st_close_range_guarded(unsigned lo, unsigned hi, int flags)
 {
 	unsigned keep[3], from = lo;
 	int n = 0, i, j, r = 0, e = 0, done = 0;
-	struct st_fdlock l;
+	struct st_fdlock l, el;
 
 	if (lo > hi || (flags & CLOSE_RANGE_CLOEXEC))
 		return st_close_range_sys(lo, hi, flags); /* nothing of ours can close */
 	st_fd_lock(&l);
+	if (lo <= 2 && hi >= 2)
+		st_err_lock(&el);
 	if (st_sink_fd() >= 0)
 		keep[n++] = (unsigned)st_sink_fd();
 	for (i = 0; i < 2; i++)
@@ -256,6 +271,8 @@ static int st_close_range_guarded(unsigned lo, unsigned hi, int flags)
 	}
 	if (!done && st_close_range_sys(from, hi, flags) != 0 && !e)
 		r = -1, e = errno;
+	if (lo <= 2 && hi >= 2)
+		st_fd_unlock(&el);
 	st_fd_unlock(&l);
 	errno = e;
 	return r;

@@ -101,8 +101,11 @@ struct st_fdlock {
 	sigset_t old;
 	int cancel;
 	int masked;
+	int *word;
 };
 void st_fd_lock(struct st_fdlock *l) ST_HIDDEN;
+/* fd 2's own lock, for warnings (taken after the fd lock, never before). */
+void st_err_lock(struct st_fdlock *l) ST_HIDDEN;
 void st_fd_unlock(struct st_fdlock *l) ST_HIDDEN;
 void st_fdguard_init(void) ST_HIDDEN;
 void st_fd_lock_reset(void) ST_HIDDEN;

@@ -178,11 +178,17 @@ int st_level_take(struct st_thread *t)
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	int i;
 
+	/*
+	 * Taken by compare-and-swap, not a plain store: a child made by
+	 * clone(CLONE_VM) without a TLS of its own shares this block with the
+	 * thread that made it, and two users must never share a level.
+	 */
 	for (i = 0; i < ST_NEST_MAX; i++) {
-		if (!t->busy[i]) {
-			t->busy[i] = 1;
+		int free_ = 0;
+
+		if (__atomic_compare_exchange_n(&t->busy[i], &free_, 1, 0, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED)) {
 			t->sp[i] = sp;
-			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			return i;
 		}
 	}
@@ -200,8 +206,7 @@ int st_level_take(struct st_thread *t)
 
 void st_level_give(struct st_thread *t, int level)
 {
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	t->busy[level] = 0;
+	__atomic_store_n(&t->busy[level], 0, __ATOMIC_RELEASE);
 }
 
 /* tid and comm, once per thread, and again in a fork()ed child. */

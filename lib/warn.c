@@ -43,8 +43,8 @@ ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig)
 /*
  * fd 2 is the program's, not ours. A daemon that closed 0-2 may have its own
  * socket there now, so the line goes out only while fd 2 is still the file
- * it was at start-up (device and inode), checked and written under the fd
- * lock that the interposed close/dup2/dup3/close_range take: no other
+ * it was at start-up (device and inode), checked and written under the
+ * stderr lock that the interposed close/dup2/dup3/close_range take: no other
  * thread can put its file at 2 in between. Otherwise, and inside a seccomp
  * sandbox (no system call of ours), the warning is not written anywhere.
  * The line is built in a static buffer, not on the stack (signal handlers
@@ -73,7 +73,7 @@ void st_warn(const char *a, const char *b, const char *c)
 	}
 	line[n++] = '\n';
 
-	st_fd_lock(&l);
+	st_err_lock(&l);
 	if (st_stderr_same()) {
 		if (st_fstat(2, &sb) == 0 && S_ISSOCK(sb.st_mode))
 			(void)st_sys(SYS_sendto, 2, line, n, MSG_NOSIGNAL | MSG_DONTWAIT, 0, 0);
