@@ -13,6 +13,7 @@ CALLS="send,sendto,sendmsg,sendmmsg,write,writev,sendfile,sendfile64"
 iters() {
 	case $1 in
 	send | senddeep) echo 40000 ;; sendto | sendmsg) echo 20000 ;; write | writev) echo 10000 ;;
+	devnull) echo 200000 ;;
 	sendfile) echo 40 ;;
 	esac
 }
@@ -47,7 +48,7 @@ echo "(each iteration is one traced call plus its receive; sendfile is 1 MiB;"
 echo " senddeep is send under 20 more frames; full = backtraces of 16 frames)"
 printf '%-9s %3s %10s %10s %10s %10s %9s %9s %10s\n' workload thr untraced traced full strace \
 	traced/un strace/tr added_ns
-for w in send senddeep sendto sendmsg write writev sendfile; do
+for w in send senddeep sendto sendmsg write writev devnull sendfile; do
 	for t in 1 2 8; do
 		[ "$w" = senddeep ] && [ "$t" != 1 ] && continue # the same loop, for backtrace depth
 		n=$(iters "$w")
@@ -91,7 +92,7 @@ count_ir() { # env... -- workload n
 }
 if [ "$counter" != none ]; then
 	printf '%-9s %14s %14s %12s\n' workload untraced traced added/call
-	for w in send sendto sendmsg write writev; do
+	for w in send sendto sendmsg write writev devnull; do
 		n=2000
 		a=$(count_ir X=1)
 		b=$(count_ir SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
@@ -102,6 +103,30 @@ if [ "$counter" != none ]; then
 			printf "%-9s %14.0f %14.0f %12.0f\n", w, (a2 - a) / n, (b2 - b) / n,
 				((b2 - b) - (a2 - a)) / n }'
 		rm -f "$TMP/ir.jsonl"
+	done
+fi
+
+# System calls: strace -c counts them exactly. Two lengths, traced and untraced:
+# (traced(2n) - traced(n)) - (untraced(2n) - untraced(n)), over n, is what the
+# tracer adds per call in steady state; start-up costs cancel out.
+if command -v strace >/dev/null; then
+	echo
+	echo "system calls added per call in steady state (strace -c -f, 1 thread)"
+	printf '%-9s %14s %14s %12s\n' workload untraced traced added/call
+	syscalls() { # mode workload n -> total system calls
+		local env=()
+		[ "$1" = traced ] && env=(SENDTRACE_OUTPUT="$TMP/sc.jsonl" LD_PRELOAD="$LIB")
+		env "${env[@]}" strace -f -c -o "$TMP/sc.txt" "$BENCH" "$2" 1 "$3" >/dev/null 2>&1
+		awk '$NF == "total" {print $4 + 0; t=1} END {if (!t) print 0}' "$TMP/sc.txt"
+		rm -f "$TMP/sc.jsonl"
+	}
+	for w in send sendto sendmsg write writev devnull; do
+		n=2000
+		u1=$(syscalls untraced $w $n) u2=$(syscalls untraced $w $((2 * n)))
+		t1=$(syscalls traced $w $n) t2=$(syscalls traced $w $((2 * n)))
+		awk -v w=$w -v u1="$u1" -v u2="$u2" -v t1="$t1" -v t2="$t2" -v n=$n 'BEGIN {
+			printf "%-9s %14.2f %14.2f %12.3f\n", w, (u2 - u1) / n, (t2 - t1) / n,
+				((t2 - t1) - (u2 - u1)) / n }'
 	done
 fi
 

@@ -82,7 +82,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 		  void *site)
 {
 	struct st_thread *t;
-	int saved = errno;
+	int saved = errno, is_sock;
 
 	st_ensure_init();
 	if (__builtin_expect(st_forked_silently(), 0))
@@ -92,16 +92,20 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	t = st_thread_get();
 	if (!t || t->internal)
 		goto untraced; /* no block, or the tracer's own calls (libunwind's pipe) */
-	c->have_sb = 0;
+	c->t0 = st_now_mono();
+	/*
+	 * What the fd is comes from the library's table, with no system call
+	 * once known; an fd met for the first time is learned here, before the
+	 * call, so that a reset the send provokes cannot hide its peer.
+	 */
+	is_sock = st_fd_is_socket(fd, c->t0);
 	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {
-		if (st_sandboxed()) {
-			if (!st_sock_known(fd))
-				goto untraced; /* no fstat may be made: only sockets seen before */
-		} else if (st_fstat(fd, &c->sb) != 0 || !S_ISSOCK(c->sb.st_mode)) {
+		struct stat sb;
+
+		if (is_sock == 0)
 			goto untraced;
-		} else {
-			c->have_sb = 1; /* the socket cache checks identity with it: one fstat */
-		}
+		if (is_sock < 0 && (st_sandboxed() || st_fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode)))
+			goto untraced; /* beyond the table: asked each time */
 	}
 	c->t = t;
 	c->level = -1;
@@ -113,7 +117,6 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	memset(&c->msg, 0, sizeof(c->msg));
 	c->fd = fd;
 	c->ts = st_now_real();
-	c->t0 = st_now_mono();
 	errno = saved; /* the real call must see the program's errno */
 	return 1;
 untraced:
@@ -146,7 +149,7 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
-	st_json_sock(&c->j, c->fd, c->have_sb ? &c->sb : NULL, &c->sock);
+	st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
 	if (st_config.backtrace)
 		st_json_bt(&c->j, st_config.backtrace, t, c->level);
 }

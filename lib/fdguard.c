@@ -150,22 +150,27 @@ static int st_fd_watched(int fd)
 
 static int st_close(int fd)
 {
+	int r;
+
 	if (__builtin_expect(st_fd_ours(fd), 0)) {
 		errno = EBADF; /* not the program's: untraced, it was not open */
 		return -1;
 	}
 	if (fd == 2) {
 		struct st_fdlock l;
-		int r, e;
+		int e;
 
 		st_err_lock(&l);
 		r = st_next_close(fd);
 		e = errno;
+		st_fd_changed(fd);
 		st_fd_unlock(&l);
 		errno = e;
 		return r;
 	}
-	return st_next_close(fd);
+	r = st_next_close(fd);
+	st_fd_changed(fd); /* even on error: EINTR/EIO may still have closed it */
+	return r;
 }
 
 /* fd 2 waits for a warning being written; ours for the library's use of them. */
@@ -193,13 +198,18 @@ static int st_dup2(int oldfd, int newfd)
 		errno = EBADF; /* duplicating our fd: untraced, it was not open */
 		return -1;
 	}
-	if (__builtin_expect(!st_fd_watched(newfd), 1))
-		return st_next_dup2(oldfd, newfd);
+	st_fd_changed(newfd); /* before and after: no event may pair the old entry with the new file */
+	if (__builtin_expect(!st_fd_watched(newfd), 1)) {
+		r = st_next_dup2(oldfd, newfd);
+		st_fd_changed(newfd);
+		return r;
+	}
 	st_watch_lock(&l, newfd);
 	if (oldfd != newfd && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd); /* only if dup2 will go ahead */
 	r = st_next_dup2(oldfd, newfd);
 	e = errno;
+	st_fd_changed(newfd);
 	st_fd_unlock(&l);
 	errno = e;
 	return r;
@@ -214,13 +224,18 @@ static int st_dup3(int oldfd, int newfd, int flags)
 		errno = EBADF; /* duplicating our fd: untraced, it was not open */
 		return -1;
 	}
-	if (__builtin_expect(!st_fd_watched(newfd), 1))
-		return st_next_dup3(oldfd, newfd, flags);
+	st_fd_changed(newfd);
+	if (__builtin_expect(!st_fd_watched(newfd), 1)) {
+		r = st_next_dup3(oldfd, newfd, flags);
+		st_fd_changed(newfd);
+		return r;
+	}
 	st_watch_lock(&l, newfd);
 	if (oldfd != newfd && !(flags & ~O_CLOEXEC) && fcntl(oldfd, F_GETFD) != -1)
 		st_fd_vacate(newfd);
 	r = st_next_dup3(oldfd, newfd, flags);
 	e = errno;
+	st_fd_changed(newfd);
 	st_fd_unlock(&l);
 	errno = e;
 	return r;
@@ -282,6 +297,8 @@ static int st_close_range(unsigned lo, unsigned hi, int flags)
 {
 	int saved = errno, r = st_close_range_guarded(lo, hi, flags);
 
+	if (lo <= hi && !(flags & CLOSE_RANGE_CLOEXEC))
+		st_fd_changed_range(lo, hi);
 	if (r == 0)
 		errno = saved;
 	return r;
@@ -300,6 +317,7 @@ static void st_closefrom(int lo)
 		for (fd = lo; fd < max; fd++)
 			(void)st_close((int)fd);
 	}
+	st_fd_changed_range((unsigned)lo, ~0U);
 	errno = saved;
 }
 

@@ -1,5 +1,4 @@
-/* sock.c: the socket behind an fd (family, type, protocol, endpoints), cached while it cannot
- * change. */
+/* sock.c: the library's own fd table: what each fd number names, kept without a system call per event. */
 #include "config.h"
 
 #include <errno.h>
@@ -12,37 +11,81 @@
 #include "st.h"
 
 /*
- * Asking the kernel for family, type, protocol and both endpoints is five
- * system calls per event. The answer is kept per fd number, with the
- * socket's inode to tell whether the number still means the same socket:
- * libc can close an fd behind our back (fclose) and the number be reused,
- * so every use is checked with one fstat(). Family, type and protocol never
- * change for a socket; the endpoints are final once a stream socket is
- * connected, and are asked again each time for datagram sockets, which
- * connect(), disconnect and autobind at will.
+ * Asking the kernel what an fd is (fstat) and, for a socket, its family,
+ * type, protocol and both endpoints costs up to six system calls, and on
+ * some hosts one system call costs over a microsecond. So the answer is kept
+ * per fd number and trusted while nothing has changed what the number names:
+ *
+ *  - every call that closes, replaces or creates an fd through libc is
+ *    interposed (fdguard.c, fdhooks.c) and bumps the number's generation;
+ *  - an entry filled under the current generation is used with no system
+ *    call; socket()/accept()/connect()/bind() fill or refresh it at once;
+ *  - what no wrapper sees (an inline syscall instruction, a close inside
+ *    libc) is caught by re-checking an entry's inode with one fstat once it
+ *    is older than ST_FD_RECHECK_NS: a stale entry lives at most that long.
+ *
+ * An fd first met without any of these (inherited, made inside libc) is
+ * learned once, before the call: its peer is then known even when the send
+ * provokes a reset that empties getpeername(). A stream socket's endpoints
+ * are final once connected; a datagram socket's change only through
+ * connect()/bind() (interposed) and its autobind on the first send, after
+ * which it is learned once more.
  *
  * Entries are read and written under a per-entry sequence count, without a
  * lock: a reader that sees the entry change under it, or that interrupted
- * the writer from a signal handler, gives up and asks the kernel.
+ * the writer from a signal handler, asks the kernel instead.
  */
-#define ST_SOCK_CACHED 1024
-#define ST_SOCK_TEXT   1400
+#define ST_FD_TABLE	 4096
+#define ST_FD_TEXT	 1400
+#define ST_FD_RECHECK_NS 100000000ull /* 100 ms: the documented bound on staleness */
 
-struct st_sock_entry {
-	unsigned seq; /* odd while being written */
+enum { ST_FD_UNKNOWN, ST_FD_SOCKET, ST_FD_OTHER };
+
+struct st_fd {
+	unsigned seq;	    /* odd while being written */
+	unsigned gen;	    /* bumped whenever an interposed call changes the number */
+	unsigned fill_gen;  /* the generation the entry was filled under */
+	int kind;	    /* ST_FD_* */
 	dev_t dev;
 	ino_t ino;
+	uint64_t checked;   /* monotonic ns of the last fstat that confirmed it */
 	int family, type, proto;
 	int connected;
-	int settled; /* text holds the final endpoints */
-	int learned; /* stored before a seccomp filter: trusted as it is from then on */
+	int settled;	    /* text holds endpoints that only an interposed call can change */
 	size_t len;
-	char text[ST_SOCK_TEXT];
+	char text[ST_FD_TEXT];
 };
 
-static struct st_sock_entry st_socks[ST_SOCK_CACHED];
+static struct st_fd st_fds[ST_FD_TABLE];
 
-static void st_json_name(struct st_json *j, int fd, int peer, int *ok)
+static struct st_fd *st_fd_entry(int fd)
+{
+	return fd >= 0 && fd < ST_FD_TABLE ? &st_fds[fd] : NULL;
+}
+
+/* The program changed what `fd` names (or is about to): the entry no longer holds. */
+void st_fd_changed(int fd)
+{
+	struct st_fd *e = st_fd_entry(fd);
+
+	if (e)
+		__atomic_fetch_add(&e->gen, 1, __ATOMIC_ACQ_REL);
+}
+
+void st_fd_changed_range(unsigned lo, unsigned hi)
+{
+	unsigned fd;
+
+	for (fd = lo; fd <= hi && fd < ST_FD_TABLE; fd++)
+		st_fd_changed((int)fd);
+}
+
+void st_fd_forget_all(void)
+{
+	st_fd_changed_range(0, ST_FD_TABLE - 1);
+}
+
+static void st_json_name(struct st_json *j, int fd, int peer, int *ok, int *port0)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -50,10 +93,17 @@ static void st_json_name(struct st_json *j, int fd, int peer, int *ok)
 		     : getsockname(fd, (struct sockaddr *)&ss, &len);
 
 	*ok = r == 0;
-	if (r == 0)
+	if (r == 0) {
+		/* An IP socket not bound yet: the kernel picks its port at the first send. */
+		if (port0)
+			*port0 = (ss.ss_family == AF_INET &&
+				  ((struct sockaddr_in *)&ss)->sin_port == 0) ||
+				 (ss.ss_family == AF_INET6 &&
+				  ((struct sockaddr_in6 *)&ss)->sin6_port == 0);
 		st_json_sockaddr(j, (struct sockaddr *)&ss, len > sizeof(ss) ? sizeof(ss) : len);
-	else
+	} else {
 		st_json_null(j);
+	}
 }
 
 static void st_json_kind(struct st_json *j, const struct st_sockinfo *si)
@@ -74,46 +124,59 @@ static int st_stream_like(int type)
 	return type == SOCK_STREAM || type == SOCK_SEQPACKET;
 }
 
-/* A copy of a settled entry's text into the event, if it is still valid. */
-static int st_sock_cached(struct st_json *j, struct st_sock_entry *e, const struct stat *sb,
-			  struct st_sockinfo *si)
+int st_fstat(int fd, struct stat *sb)
 {
-	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
-	size_t len;
-
-	if (seq & 1)
-		return 0;
-	if (!sb) {
-		/* In a sandbox: no fstat may be made; what was learned is all there is. */
-		if (!e->settled && !e->learned)
-			return 0;
-	} else if (!e->settled || e->ino != sb->st_ino || e->dev != sb->st_dev) {
-		return 0;
-	}
-	len = e->len;
-	if (len > sizeof(e->text) || st_json_room(j) < len + 1)
-		return 0;
-	/* Copy first, then check nobody rewrote the entry meanwhile. */
-	{
-		char *at = j->p;
-
-		st_json_raw(j, e->text, len);
-		si->family = e->family;
-		si->type = e->type;
-		si->proto = e->proto;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) != seq) {
-			j->p = at; /* torn: undo, and ask the kernel instead */
-			return 0;
-		}
-	}
-	si->is_sock = 1;
-	si->connected = e->settled || e->connected;
-	return 1;
+	return (int)st_sys(SYS_fstat, fd, sb);
 }
 
-static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
-			  const struct st_sockinfo *si, const char *text, size_t len, int settled)
+/*
+ * Ask the kernel about `fd` and, for a socket, encode the "sock" value into
+ * `j` (which starts empty at `start`). *settled: the endpoints are final.
+ * Returns the fd's kind.
+ */
+static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_sockinfo *si,
+		     int *settled)
+{
+	socklen_t len;
+	int ok_local, ok_peer, port0 = 0;
+
+	memset(si, 0, sizeof(*si));
+	*settled = 0;
+	if (st_fstat(fd, sb) != 0)
+		return ST_FD_UNKNOWN;
+	if (!S_ISSOCK(sb->st_mode))
+		return ST_FD_OTHER;
+	len = sizeof(si->family);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &si->family, &len) != 0)
+		return ST_FD_UNKNOWN;
+	len = sizeof(si->type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &si->type, &len) != 0)
+		si->type = -1;
+	len = sizeof(si->proto);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &si->proto, &len) != 0)
+		si->proto = -1;
+	si->is_sock = 1;
+	st_json_obj(j);
+	st_json_kind(j, si);
+	st_json_key(j, "local");
+	st_json_name(j, fd, 0, &ok_local, &port0);
+	st_json_key(j, "peer");
+	st_json_name(j, fd, 1, &ok_peer, NULL);
+	st_json_obj_end(j);
+	si->connected = ok_peer;
+	/*
+	 * Final until an interposed call changes them: a connected stream
+	 * socket; a datagram socket whose local address is bound (connect and
+	 * bind are interposed; only the autobind of the first send is not).
+	 */
+	*settled = ok_local && (st_stream_like(si->type) ? ok_peer : !port0);
+	return ST_FD_SOCKET;
+}
+
+/* Keep what was learned, unless the number changed meanwhile (gen moved on). */
+static void st_fd_store(struct st_fd *e, unsigned gen, int kind, const struct stat *sb,
+			const struct st_sockinfo *si, const char *text, size_t len, int settled,
+			uint64_t now)
 {
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 
@@ -123,108 +186,191 @@ static void st_sock_store(struct st_sock_entry *e, const struct stat *sb,
 	if (!__atomic_compare_exchange_n(&e->seq, &seq, seq + 1, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return;
+	e->kind = kind;
 	e->dev = sb->st_dev;
 	e->ino = sb->st_ino;
+	e->checked = now;
 	e->family = si->family;
 	e->type = si->type;
 	e->proto = si->proto;
 	e->connected = si->connected;
 	e->settled = settled;
-	e->learned = !settled;
 	e->len = len;
 	memcpy(e->text, text, len);
+	e->fill_gen = gen;
 	__atomic_store_n(&e->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-int st_fstat(int fd, struct stat *sb)
+/* Learn `fd` now: the system calls, once. Returns its kind. */
+static int st_fd_learn(int fd, uint64_t now)
 {
-	return (int)st_sys(SYS_fstat, fd, sb);
+	struct st_thread *t = st_thread_get();
+	struct st_fd *e = st_fd_entry(fd);
+	struct st_sockinfo si;
+	struct st_json j;
+	struct stat sb;
+	unsigned gen;
+	int kind, settled, saved = errno;
+	char small[8];
+
+	if (!e) {
+		errno = saved;
+		return ST_FD_UNKNOWN;
+	}
+	gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+	/* The text is built in the thread's scratch space: it may be 1 KiB. */
+	if (t && !t->scratch_busy) {
+		t->scratch_busy = 1;
+		st_json_init(&j, t->scratch, ST_FD_TEXT);
+	} else {
+		st_json_init(&j, small, sizeof(small));
+		t = NULL;
+	}
+	kind = st_fd_ask(fd, &sb, &j, &si, &settled);
+	if (kind != ST_FD_UNKNOWN && (kind == ST_FD_OTHER || !j.overflow))
+		st_fd_store(e, gen, kind, &sb, &si, j.start, kind == ST_FD_SOCKET ? st_json_len(&j) : 0,
+			    settled, now);
+	if (t)
+		t->scratch_busy = 0;
+	errno = saved;
+	return kind;
 }
 
-void st_json_sock(struct st_json *j, int fd, const struct stat *before, struct st_sockinfo *si)
+/*
+ * Is `fd` a socket, as far as the table knows? Called before the real call:
+ * learns the fd (before the call, so that a reset cannot hide the peer) when
+ * the entry is missing, from an older generation, or due for its re-check.
+ * 1 socket, 0 something else, -1 unknown (no entry could be made).
+ */
+int st_fd_is_socket(int fd, uint64_t now)
 {
-	struct st_sock_entry *e = fd >= 0 && fd < ST_SOCK_CACHED ? &st_socks[fd] : NULL;
-	struct stat sb;
-	socklen_t len;
-	char *start;
-	int saved = errno, ok_local, ok_peer;
+	struct st_fd *e = st_fd_entry(fd);
+	unsigned seq;
+	int kind;
+
+	if (!e)
+		return -1;
+	seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	kind = e->kind;
+	if (!(seq & 1) && kind != ST_FD_UNKNOWN &&
+	    e->fill_gen == __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE)) {
+		if (st_sandboxed())
+			return kind == ST_FD_SOCKET;
+		if (now - e->checked < ST_FD_RECHECK_NS)
+			return kind == ST_FD_SOCKET;
+		/* Due: one fstat confirms the number still names the same file. */
+		{
+			struct stat sb;
+
+			if (st_fstat(fd, &sb) == 0 && sb.st_ino == e->ino && sb.st_dev == e->dev) {
+				__atomic_store_n(&e->checked, now, __ATOMIC_RELAXED);
+				return kind == ST_FD_SOCKET;
+			}
+		}
+	}
+	if (st_sandboxed())
+		return -1; /* no system call may be made */
+	kind = st_fd_learn(fd, now);
+	return kind == ST_FD_UNKNOWN ? -1 : kind == ST_FD_SOCKET;
+}
+
+/* A copy of an entry's text into the event, if it still holds. */
+static int st_fd_copy(struct st_json *j, struct st_fd *e, struct st_sockinfo *si,
+		      int need_settled)
+{
+	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	unsigned gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+	size_t len;
+	char *at;
+
+	if ((seq & 1) || e->kind != ST_FD_SOCKET || e->fill_gen != gen ||
+	    (need_settled && !e->settled))
+		return 0;
+	len = e->len;
+	if (len > sizeof(e->text) || st_json_room(j) < len + 1)
+		return 0;
+	/* Copy first, then check nobody rewrote the entry meanwhile. */
+	at = j->p;
+	st_json_raw(j, e->text, len);
+	si->family = e->family;
+	si->type = e->type;
+	si->proto = e->proto;
+	si->connected = e->connected;
+	si->is_sock = 1;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&e->seq, __ATOMIC_RELAXED) != seq ||
+	    __atomic_load_n(&e->gen, __ATOMIC_RELAXED) != gen) {
+		j->p = at; /* torn: undo, and ask the kernel instead */
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The "sock" value of an event, after the call. A settled entry is copied
+ * with no system call. An unsettled one (a datagram socket that the send
+ * just autobound) is learned again, so the next events need nothing.
+ */
+void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si, uint64_t now)
+{
+	struct st_fd *e = st_fd_entry(fd);
+	int saved = errno;
 
 	memset(si, 0, sizeof(*si));
-	if (st_sandboxed()) {
-		if (!e || !st_sock_cached(j, e, NULL, si))
+	if (e && st_fd_copy(j, e, si, 1))
+		goto out;
+	if (e && st_sandboxed()) {
+		if (!st_fd_copy(j, e, si, 0))
 			st_json_null(j);
-		errno = saved;
-		return;
+		goto out;
 	}
-	if (before)
-		sb = *before; /* the fd was checked just before the call */
-	else if (st_fstat(fd, &sb) != 0)
-		sb.st_mode = 0;
-	if (!S_ISSOCK(sb.st_mode)) {
+	if (e && st_fd_learn(fd, now) == ST_FD_SOCKET && st_fd_copy(j, e, si, 0))
+		goto out;
+	if (st_sandboxed()) {
 		st_json_null(j);
-		errno = saved;
-		return;
+		goto out;
 	}
-	if (e && st_sock_cached(j, e, &sb, si)) {
-		errno = saved;
-		return;
-	}
-	len = sizeof(si->family);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &si->family, &len) != 0) {
-		st_json_null(j);
-		errno = saved;
-		return;
-	}
-	len = sizeof(si->type);
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &si->type, &len) != 0)
-		si->type = -1;
-	len = sizeof(si->proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &si->proto, &len) != 0)
-		si->proto = -1;
-	si->is_sock = 1;
+	/* Beyond the table, or it would not hold: ask and encode directly. */
+	{
+		struct stat sb;
+		int settled;
+		char *start = j->p;
 
-	/* Called right after the "sock" key, so the value starts here, no comma. */
-	start = j->p;
-	st_json_obj(j);
-	st_json_kind(j, si);
-	st_json_key(j, "local");
-	st_json_name(j, fd, 0, &ok_local);
-	st_json_key(j, "peer");
-	st_json_name(j, fd, 1, &ok_peer);
-	st_json_obj_end(j);
-	si->connected = ok_peer;
-	if (e && ok_local && ok_peer && st_stream_like(si->type) && !j->overflow)
-		st_sock_store(e, &sb, si, start, (size_t)(j->p - start), 1);
+		if (st_fd_ask(fd, &sb, j, si, &settled) != ST_FD_SOCKET) {
+			j->p = start;
+			st_json_null(j);
+		}
+	}
+out:
 	errno = saved;
 }
 
 int st_sock_known(int fd)
 {
-	struct st_sock_entry *e = fd >= 0 && fd < ST_SOCK_CACHED ? &st_socks[fd] : NULL;
+	struct st_fd *e = st_fd_entry(fd);
 
 	return e && !(__atomic_load_n(&e->seq, __ATOMIC_ACQUIRE) & 1) &&
-	       (e->settled || e->learned);
+	       e->kind == ST_FD_SOCKET && e->fill_gen == __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
 }
 
 /*
- * Before a seccomp filter: every socket open now is asked about once, and
- * kept, so that events on it still name it when no query may be made.
+ * Before a seccomp filter: every fd open now is asked about once, so that
+ * events on it still name it when no query may be made.
  */
 void st_sock_learn_all(void)
 {
-	static char text[ST_SOCK_TEXT + 64];
-	struct st_sockinfo si;
-	struct st_json j;
+	uint64_t now = st_now_mono();
 	struct stat sb;
 	int fd;
 
-	for (fd = 0; fd < ST_SOCK_CACHED; fd++) {
-		if (st_fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode))
-			continue;
-		st_json_init(&j, text, sizeof(text));
-		st_json_sock(&j, fd, &sb, &si);
-		if (j.overflow || !si.is_sock || st_socks[fd].settled)
-			continue;
-		st_sock_store(&st_socks[fd], &sb, &si, text, st_json_len(&j), 0);
-	}
+	for (fd = 0; fd < ST_FD_TABLE; fd++)
+		if (st_fstat(fd, &sb) == 0)
+			(void)st_fd_learn(fd, now);
+}
+
+/* A socket the program just made, accepted or connected: learn it at once. */
+void st_fd_learn_now(int fd)
+{
+	if (fd >= 0 && !st_sandboxed())
+		(void)st_fd_learn(fd, st_now_mono());
 }

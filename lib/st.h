@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -31,6 +32,23 @@ struct st_real {
 	int (*dup3)(int, int, int);
 	int (*prctl)(int, unsigned long, unsigned long, unsigned long, unsigned long);
 	long (*syscall)(long, long, long, long, long, long, long);
+	int (*socket)(int, int, int);
+	int (*socketpair)(int, int, int, int[2]);
+	int (*accept)(int, struct sockaddr *, socklen_t *);
+	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*dup)(int);
+	int (*fcntl)(int, int, void *);
+	int (*fcntl64)(int, int, void *);
+	int (*fclose)(FILE *);
+	FILE *(*freopen)(const char *, const char *, FILE *);
+	FILE *(*freopen64)(const char *, const char *, FILE *);
+	int (*fcloseall)(void);
+	int (*pclose)(FILE *);
+	int (*daemon)(int, int);
+	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 };
 extern struct st_real st_real ST_HIDDEN;
 void st_bind(void) ST_HIDDEN;
@@ -217,8 +235,6 @@ struct st_call {
 	unsigned long long len;
 	struct st_msginfo msg;
 	struct st_sockinfo sock;
-	struct stat sb; /* of fd, taken before the call when it had to be a socket */
-	int have_sb;
 	int fd;
 	int saved_errno; /* the program's errno on entry, then the call's */
 	int failed;
@@ -283,10 +299,17 @@ struct st_rec {
 int st_record_begin(struct st_rec *r, const char *event) ST_HIDDEN;
 void st_record_emit(struct st_rec *r) ST_HIDDEN;
 
-/* ---- sock.c: the socket behind an fd, cached while it cannot change ---- */
-void st_json_sock(struct st_json *j, int fd, const struct stat *before,
-		  struct st_sockinfo *si) ST_HIDDEN;
-/* Is fd a socket the cache knows (no system call: for sandboxes)? */
+/* ---- sock.c: the library's fd table ---- */
+/* 1 a socket, 0 something else, -1 unknown; learns the fd (before the call) if needed. */
+int st_fd_is_socket(int fd, uint64_t now) ST_HIDDEN;
+void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si, uint64_t now) ST_HIDDEN;
+/* The program changed what these numbers name: their entries no longer hold. */
+void st_fd_changed(int fd) ST_HIDDEN;
+void st_fd_changed_range(unsigned lo, unsigned hi) ST_HIDDEN;
+void st_fd_forget_all(void) ST_HIDDEN;
+/* A socket just made, accepted, connected or bound: learn it now. */
+void st_fd_learn_now(int fd) ST_HIDDEN;
+/* Is fd a socket the table knows (no system call: for sandboxes)? */
 int st_sock_known(int fd) ST_HIDDEN;
 void st_sock_learn_all(void) ST_HIDDEN;
 /* fstat(2) as the plain system call: glibc's goes through newfstatat with "". */

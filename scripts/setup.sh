@@ -3,9 +3,9 @@
 set -eu
 cd "$(dirname "$0")/.."
 
-# Build tools and libraries; python3 and binutils are for the test suite.
+# Build tools and libraries; python3, binutils and strace are for the test suite.
 pkgs="build-essential autoconf automake libtool pkg-config libjansson-dev libunwind-dev
-python3 binutils"
+python3 binutils strace"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

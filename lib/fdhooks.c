@@ -1,0 +1,363 @@
+/* fdhooks.c: the calls that make, name or hand over fds, interposed to keep the fd table true. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/single_threaded.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "st.h"
+
+#define ST_EXPORT __attribute__((visibility("default")))
+
+/*
+ * Each wrapper forwards to the next definition and then tells the fd table
+ * (sock.c) which numbers changed. None touches errno: the program sees the
+ * same return value and errno as untraced, and errno unchanged on success.
+ * The next definitions are bound on first use, so that a call made before
+ * our constructor ran (another library's) still works.
+ */
+#define ST_NEXT(fn)                                                                         \
+	(__builtin_expect(st_real.fn == NULL, 0) ? (st_bind(), st_real.fn) : st_real.fn)
+
+/* No definition to forward to (only while dlsym itself runs): fail as ENOSYS. */
+#define ST_MISSING(ret)                                                                     \
+	do {                                                                                \
+		errno = ENOSYS;                                                             \
+		return ret;                                                                 \
+	} while (0)
+
+static void st_fds_changed(const int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		st_fd_changed(fds[i]);
+}
+
+static int st_socket(int domain, int type, int proto)
+{
+	int r = ST_NEXT(socket) ? st_real.socket(domain, type, proto)
+				: (int)st_sys(SYS_socket, domain, type, proto);
+
+	if (r >= 0)
+		st_fd_changed(r);
+	return r;
+}
+
+static int st_socketpair(int domain, int type, int proto, int sv[2])
+{
+	int r = ST_NEXT(socketpair) ? st_real.socketpair(domain, type, proto, sv)
+				    : (int)st_sys(SYS_socketpair, domain, type, proto, sv);
+
+	if (r == 0)
+		st_fds_changed(sv, 2);
+	return r;
+}
+
+/* A connection accepted: its endpoints are final now, so learn them at once. */
+static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
+{
+	int r;
+
+	if (four)
+		r = ST_NEXT(accept4) ? st_real.accept4(fd, addr, len, flags)
+				     : (int)st_sys(SYS_accept4, fd, addr, len, flags);
+	else
+		r = ST_NEXT(accept) ? st_real.accept(fd, addr, len)
+				    : (int)st_sys(SYS_accept, fd, addr, len);
+	if (r >= 0) {
+		st_fd_changed(r);
+		st_fd_learn_now(r);
+	}
+	return r;
+}
+
+/*
+ * connect() settles a stream socket and (re)targets or, with AF_UNSPEC,
+ * disconnects a datagram one; bind() names the local end. Either way the
+ * entry no longer holds; a successful connect is learned at once.
+ */
+static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
+				 : (int)st_sys(SYS_connect, fd, addr, len);
+
+	st_fd_changed(fd);
+	if (r == 0)
+		st_fd_learn_now(fd);
+	return r;
+}
+
+static int st_bind_fd(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	int r = ST_NEXT(bind) ? st_real.bind(fd, addr, len) : (int)st_sys(SYS_bind, fd, addr, len);
+
+	st_fd_changed(fd);
+	return r;
+}
+
+static int st_dup(int fd)
+{
+	int r = ST_NEXT(dup) ? st_real.dup(fd) : (int)st_sys(SYS_dup, fd);
+
+	if (r >= 0)
+		st_fd_changed(r);
+	return r;
+}
+
+static int st_fcntl(int fd, int cmd, void *arg, int sixty_four)
+{
+	int r;
+
+	if (sixty_four && ST_NEXT(fcntl64))
+		r = st_real.fcntl64(fd, cmd, arg);
+	else if (ST_NEXT(fcntl))
+		r = st_real.fcntl(fd, cmd, arg);
+	else
+		r = (int)st_sys(SYS_fcntl, fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		st_fd_changed(r);
+	return r;
+}
+
+/* fclose() closes the fd inside libc, where the close wrapper cannot see it. */
+static int st_fclose(FILE *f)
+{
+	int fd = f ? fileno(f) : -1, r;
+
+	if (!ST_NEXT(fclose))
+		ST_MISSING(EOF);
+	r = st_real.fclose(f);
+	if (fd >= 0)
+		st_fd_changed(fd);
+	return r;
+}
+
+static FILE *st_freopen(const char *path, const char *mode, FILE *f, int sixty_four)
+{
+	int fd = f ? fileno(f) : -1;
+	FILE *r;
+
+	if (sixty_four && ST_NEXT(freopen64))
+		r = st_real.freopen64(path, mode, f);
+	else if (ST_NEXT(freopen))
+		r = st_real.freopen(path, mode, f);
+	else
+		ST_MISSING(NULL);
+	if (fd >= 0)
+		st_fd_changed(fd);
+	if (r) {
+		int saved = errno;
+
+		st_fd_changed(fileno(r));
+		errno = saved;
+	}
+	return r;
+}
+
+static int st_fcloseall(void)
+{
+	int r;
+
+	if (!ST_NEXT(fcloseall))
+		ST_MISSING(EOF);
+	r = st_real.fcloseall();
+	st_fd_forget_all();
+	return r;
+}
+
+static int st_pclose(FILE *f)
+{
+	int fd = f ? fileno(f) : -1, r;
+
+	if (!ST_NEXT(pclose))
+		ST_MISSING(-1);
+	r = st_real.pclose(f);
+	if (fd >= 0)
+		st_fd_changed(fd);
+	return r;
+}
+
+/* daemon() puts /dev/null on 0, 1 and 2 inside libc. */
+static int st_daemon(int nochdir, int noclose)
+{
+	int r;
+
+	if (!ST_NEXT(daemon))
+		ST_MISSING(-1);
+	r = st_real.daemon(nochdir, noclose);
+	st_fd_changed_range(0, 2);
+	return r;
+}
+
+/*
+ * fds that arrive in SCM_RIGHTS take numbers the program may have freed in
+ * ways no wrapper saw: their entries no longer hold. The control data was
+ * just written by the kernel; it is read through st_mem_copy all the same
+ * (another thread may unmap it).
+ */
+static void st_rights_changed(const struct msghdr *umsg)
+{
+	struct st_mem m = {__libc_single_threaded};
+	struct msghdr msg;
+	size_t off = 0;
+
+	if (st_mem_copy(&m, &msg, umsg, sizeof(msg)) != 0 || !msg.msg_control ||
+	    msg.msg_controllen < sizeof(struct cmsghdr))
+		return;
+	while (off + sizeof(struct cmsghdr) <= msg.msg_controllen) {
+		struct cmsghdr ch;
+		size_t i, n;
+
+		if (st_mem_copy(&m, &ch, (const char *)msg.msg_control + off, sizeof(ch)) != 0 ||
+		    ch.cmsg_len < CMSG_LEN(0) || off + ch.cmsg_len > msg.msg_controllen)
+			return;
+		if (ch.cmsg_level == SOL_SOCKET && ch.cmsg_type == SCM_RIGHTS) {
+			n = (ch.cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (i = 0; i < n; i++) {
+				int fd;
+
+				if (st_mem_copy(&m, &fd,
+						(const char *)msg.msg_control + off + CMSG_LEN(0) +
+						    i * sizeof(int),
+						sizeof(fd)) == 0)
+					st_fd_changed(fd);
+			}
+		}
+		off += CMSG_ALIGN(ch.cmsg_len);
+	}
+}
+
+static ssize_t st_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	ssize_t r = ST_NEXT(recvmsg) ? st_real.recvmsg(fd, msg, flags)
+				     : st_sys(SYS_recvmsg, fd, msg, flags);
+
+	if (r >= 0) {
+		int saved = errno;
+
+		st_rights_changed(msg);
+		errno = saved;
+	}
+	return r;
+}
+
+static int st_recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+		       struct timespec *timeout)
+{
+	int r = ST_NEXT(recvmmsg) ? st_real.recvmmsg(fd, vec, vlen, flags, timeout)
+				  : (int)st_sys(SYS_recvmmsg, fd, vec, vlen, flags, timeout);
+	int i, saved = errno;
+
+	for (i = 0; i < r; i++)
+		st_rights_changed(&vec[i].msg_hdr);
+	errno = saved;
+	return r;
+}
+
+/* ---- the exported symbols ---- */
+
+ST_EXPORT int socket(int domain, int type, int proto)
+{
+	return st_socket(domain, type, proto);
+}
+
+ST_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
+{
+	return st_socketpair(domain, type, proto, sv);
+}
+
+ST_EXPORT int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+	return st_accept4(fd, addr, len, 0, 0);
+}
+
+ST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	return st_accept4(fd, addr, len, flags, 1);
+}
+
+ST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return st_connect(fd, addr, len);
+}
+
+ST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	return st_bind_fd(fd, addr, len);
+}
+
+ST_EXPORT int dup(int fd)
+{
+	return st_dup(fd);
+}
+
+/* Variadic in libc: the third argument, when there is one, is an int or a pointer. */
+ST_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return st_fcntl(fd, cmd, arg, 0);
+}
+
+ST_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	return st_fcntl(fd, cmd, arg, 1);
+}
+
+ST_EXPORT int fclose(FILE *f)
+{
+	return st_fclose(f);
+}
+
+ST_EXPORT FILE *freopen(const char *path, const char *mode, FILE *f)
+{
+	return st_freopen(path, mode, f, 0);
+}
+
+ST_EXPORT FILE *freopen64(const char *path, const char *mode, FILE *f)
+{
+	return st_freopen(path, mode, f, 1);
+}
+
+ST_EXPORT int fcloseall(void)
+{
+	return st_fcloseall();
+}
+
+ST_EXPORT int pclose(FILE *f)
+{
+	return st_pclose(f);
+}
+
+ST_EXPORT int daemon(int nochdir, int noclose)
+{
+	return st_daemon(nochdir, noclose);
+}
+
+ST_EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return st_recvmsg(fd, msg, flags);
+}
+
+ST_EXPORT int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+		       struct timespec *timeout)
+{
+	return st_recvmmsg(fd, vec, vlen, flags, timeout);
+}
