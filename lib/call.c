@@ -53,17 +53,71 @@ unsigned long st_drop_count(void)
 	return __atomic_load_n(&st_dropped, __ATOMIC_RELAXED);
 }
 
-void st_event_head(struct st_json *j, struct st_thread *t, const char *event, uint64_t ts)
+/*
+ * The timestamp, nineteen digits: the seconds' are formatted once a second
+ * per thread, the nanoseconds' always nine, two at a time.
+ */
+static void st_json_ts(struct st_json *j, struct st_thread *t, uint64_t ts)
+{
+	static const char d2[] = "00010203040506070809101112131415161718192021222324"
+				 "25262728293031323334353637383940414243444546474849"
+				 "50515253545556575859606162636465666768697071727374"
+				 "75767778798081828384858687888990919293949596979899";
+	uint64_t sec = ts / 1000000000u;
+	unsigned ns = (unsigned)(ts % 1000000000u), i;
+	char *p;
+
+	if (sec != t->ts_sec || !t->ts_len) {
+		t->ts_len = st_fmt_uint(t->ts_digits, sec);
+		t->ts_sec = sec;
+	}
+	if (j->overflow || (size_t)(j->end - j->p) < t->ts_len + 9) {
+		j->overflow = 1;
+		return;
+	}
+	p = j->p;
+	memcpy(p, t->ts_digits, t->ts_len);
+	p += t->ts_len + 9;
+	j->p = p;
+	for (i = 0; i < 4; i++) {
+		unsigned r = ns % 100;
+
+		ns /= 100;
+		p -= 2;
+		p[0] = d2[2 * r];
+		p[1] = d2[2 * r + 1];
+	}
+	p[-1] = (char)('0' + ns);
+	j->first = 0;
+}
+
+/* {"v":1,"event":"<event>","ts":<ts>,"pid":..,"tid":..,"comm":"..": `head` is the text up to ts. */
+void st_event_head_lit(struct st_json *j, struct st_thread *t, const char *head, size_t n,
+		       uint64_t ts)
 {
 	st_thread_ids(t);
-	st_json_obj(j);
-	st_json_key(j, "v");
-	st_json_int(j, 1);
-	st_json_key(j, "event");
-	st_json_cstr(j, event);
-	st_json_key(j, "ts");
-	st_json_uint(j, ts);
+	if (j->overflow || (size_t)(j->end - j->p) < n) {
+		j->overflow = 1;
+		return;
+	}
+	memcpy(j->p, head, n);
+	j->p += n;
+	j->first = 0;
+	st_json_ts(j, t, ts);
 	st_json_members(j, t->who, t->who_len);
+}
+
+void st_event_head(struct st_json *j, struct st_thread *t, const char *event, uint64_t ts)
+{
+	char head[64];
+	size_t n = strlen(event);
+
+	if (n > 32)
+		n = 32;
+	memcpy(head, "{\"v\":1,\"event\":\"", 16);
+	memcpy(head + 16, event, n);
+	memcpy(head + 16 + n, "\",\"ts\":", 7);
+	st_event_head_lit(j, t, head, 23 + n, ts);
 }
 
 static const char *const st_call_names[] = {
@@ -71,6 +125,20 @@ static const char *const st_call_names[] = {
     [ST_CALL_SENDMSG] = "sendmsg",   [ST_CALL_SENDMMSG] = "sendmmsg",
     [ST_CALL_WRITE] = "write",	     [ST_CALL_WRITEV] = "writev",
     [ST_CALL_SENDFILE] = "sendfile", [ST_CALL_SENDFILE64] = "sendfile64",
+};
+
+#define ST_CALL_HEAD "{\"v\":1,\"event\":\"call\",\"ts\":"
+
+/* The same names quoted, for a copy without escaping. */
+#define ST_Q(s) {"\"" s "\"", sizeof(s) + 1}
+static const struct {
+	const char *text;
+	size_t len;
+} st_call_quoted[] = {
+    [ST_CALL_SEND] = ST_Q("send"),	       [ST_CALL_SENDTO] = ST_Q("sendto"),
+    [ST_CALL_SENDMSG] = ST_Q("sendmsg"),   [ST_CALL_SENDMMSG] = ST_Q("sendmmsg"),
+    [ST_CALL_WRITE] = ST_Q("write"),	       [ST_CALL_WRITEV] = ST_Q("writev"),
+    [ST_CALL_SENDFILE] = ST_Q("sendfile"), [ST_CALL_SENDFILE64] = ST_Q("sendfile64"),
 };
 
 /*
@@ -143,9 +211,9 @@ void st_call_end(struct st_call *c, long long ret)
 		return;
 	}
 	st_json_init(&c->j, t->buf[c->level], ST_EVENT_MAX - 1);
-	st_event_head(&c->j, t, "call", c->ts);
+	st_event_head_lit(&c->j, t, ST_CALL_HEAD, sizeof(ST_CALL_HEAD) - 1, c->ts);
 	st_json_key(&c->j, "call");
-	st_json_cstr(&c->j, c->name);
+	st_json_lit_n(&c->j, st_call_quoted[c->kind].text, st_call_quoted[c->kind].len);
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");

@@ -38,26 +38,42 @@ const struct st_flag st_msg_flags[] = {
     {0, NULL, 0},
 };
 
-unsigned int st_msg_flags_unknown(unsigned int flags)
-{
-	const struct st_flag *f;
-
-	for (f = st_msg_flags; f->name; f++)
-		flags &= ~f->bit;
-	return flags;
-}
-
-/* Table entry by bit number, built once: the hot path visits set bits only. */
+/*
+ * Built once from the table: the entry and the quoted name of each bit, and
+ * the mask of every known bit. The hot path visits set bits only and copies
+ * names without escaping them.
+ */
 static const struct st_flag *st_flag_by_bit[32];
+static char st_flag_quoted[32][24];
+static unsigned char st_flag_qlen[32];
+static unsigned int st_flag_known;
 static int st_flag_index_ready;
 
 static void st_flag_index(void)
 {
 	const struct st_flag *f;
+	unsigned known = 0;
 
-	for (f = st_msg_flags; f->name; f++)
-		st_flag_by_bit[__builtin_ctz(f->bit)] = f;
+	for (f = st_msg_flags; f->name; f++) {
+		int b = __builtin_ctz(f->bit);
+		size_t n = strlen(f->name);
+
+		st_flag_by_bit[b] = f;
+		st_flag_quoted[b][0] = '"';
+		memcpy(st_flag_quoted[b] + 1, f->name, n);
+		st_flag_quoted[b][n + 1] = '"';
+		st_flag_qlen[b] = (unsigned char)(n + 2);
+		known |= f->bit;
+	}
+	st_flag_known = known;
 	__atomic_store_n(&st_flag_index_ready, 1, __ATOMIC_RELEASE);
+}
+
+unsigned int st_msg_flags_unknown(unsigned int flags)
+{
+	if (!__atomic_load_n(&st_flag_index_ready, __ATOMIC_ACQUIRE))
+		st_flag_index(); /* idempotent: racing threads write the same */
+	return flags & ~st_flag_known;
 }
 
 void st_json_msg_flags(struct st_json *j, unsigned int flags)
@@ -73,7 +89,7 @@ void st_json_msg_flags(struct st_json *j, unsigned int flags)
 
 		bits &= bits - 1;
 		if (f)
-			st_json_str(j, f->name, strlen(f->name));
+			st_json_lit_n(j, st_flag_quoted[b], st_flag_qlen[b]);
 		else
 			rest |= 1u << b;
 	}

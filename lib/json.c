@@ -204,8 +204,21 @@ static size_t st_ndigits(unsigned long long v)
 /* Two digits per step, written in place from the end: timestamps have nineteen. */
 size_t st_fmt_uint(char *out, unsigned long long v)
 {
-	size_t n = st_ndigits(v);
-	char *p = out + n;
+	size_t n;
+	char *p;
+
+	/* fds, small lengths and return values: most numbers of an event. */
+	if (v < 10) {
+		out[0] = (char)('0' + v);
+		return 1;
+	}
+	if (v < 100) {
+		out[0] = st_digits2[2 * v];
+		out[1] = st_digits2[2 * v + 1];
+		return 2;
+	}
+	n = st_ndigits(v);
+	p = out + n;
 
 	while (v >= 100) {
 		unsigned r = (unsigned)(v % 100);

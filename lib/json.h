@@ -53,6 +53,29 @@ static inline void st_json_key_n(struct st_json *j, const char *key, size_t n)
 }
 #define st_json_key(j, key) st_json_key_n((j), (key), __builtin_strlen(key))
 
+/*
+ * A value that is a constant already quoted, ("\"send\"") copied as it is:
+ * names from the library's own tables need no escaping, and with the length
+ * known at compile time the copy is a few moves.
+ */
+static inline void st_json_lit_n(struct st_json *j, const char *text, size_t n)
+{
+	char *p = j->p;
+
+	if (j->overflow || (size_t)(j->end - p) < n + 1) {
+		j->overflow = 1;
+		return;
+	}
+	if (j->after_key)
+		j->after_key = 0;
+	else if (!j->first)
+		*p++ = ',';
+	j->first = 0;
+	__builtin_memcpy(p, text, n);
+	j->p = p + n;
+}
+#define st_json_lit(j, text) st_json_lit_n((j), (text), __builtin_strlen(text))
+
 void st_json_str(struct st_json *j, const void *s, size_t n);
 void st_json_cstr(struct st_json *j, const char *s);
 void st_json_int(struct st_json *j, long long v);

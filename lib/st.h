@@ -162,6 +162,9 @@ struct st_thread {
 	char comm[17];
 	size_t who_len;
 	char who[160]; /* ,"pid":..,"tid":..,"comm":".." encoded once */
+	uint64_t ts_sec;    /* the second whose digits are in ts_digits */
+	size_t ts_len;
+	char ts_digits[24]; /* a timestamp's leading digits change once a second */
 	struct st_chunk chunks[2];
 	/* Everything below is left as it is when a block is reused. */
 	char buf[2][16384];
@@ -285,6 +288,8 @@ void st_call_emit(struct st_call *c) ST_HIDDEN;
 /* Header common to every event: v, event, ts, pid, tid, comm. */
 void st_event_head(struct st_json *j, struct st_thread *t, const char *event,
 		   uint64_t ts) ST_HIDDEN;
+void st_event_head_lit(struct st_json *j, struct st_thread *t, const char *head, size_t n,
+		       uint64_t ts) ST_HIDDEN;
 uint64_t st_now_real(void) ST_HIDDEN;
 uint64_t st_now_mono(void) ST_HIDDEN;
 unsigned long st_event_count(void) ST_HIDDEN;

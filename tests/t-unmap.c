@@ -169,8 +169,12 @@ static void variant(const char *call)
 	TH_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: untraced, exits 0 (status %#x)",
 	      call, status);
 	res[strcspn(res, "\n")] = '\0';
-	TH_OK(th_value(res, "efault", 0, 0) > 0 && th_value(res, "ok", 0, 0) > 0,
-	      "%s: untraced, both successes and EFAULTs happen (%s)", call, res);
+	/*
+	 * EFAULTs show the page really goes away under the calls. Successes are
+	 * not required: on a loaded machine the refilling thread can keep the
+	 * structures half-written for the whole run (errors other than EFAULT).
+	 */
+	TH_OK(th_value(res, "efault", 0, 0) > 0, "%s: untraced, EFAULTs happen (%s)", call, res);
 	free(res);
 
 	for (run = 0; run < RUNS; run++) {
