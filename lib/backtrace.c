@@ -91,11 +91,13 @@ static struct st_bt_area *st_bt_area(struct st_thread *t, int level)
 /*
  * libunwind opens a pipe (for validating addresses) the first time it
  * unwinds. Left alone it would take the lowest free fds, 3 and 4, and the
- * program's own fds would all come one number later than untraced. So the
- * first unwind happens here, with the low free numbers briefly occupied,
- * and the pipe lands up high where our trace fd lives.
+ * program's own fds would all come one number later than untraced. The
+ * library interposes pipe2() (fdhooks.c): a call from inside libunwind's
+ * own code gets its two fds moved up high, where our trace fd lives, and
+ * they are noted here. No fd is parked, and no system call is made for it
+ * beyond the pipe itself and the two moves.
  */
-#define ST_PARK_BELOW 990
+static uintptr_t st_unw_lo, st_unw_hi; /* libunwind's mappings */
 
 /*
  * libunwind reads and writes that pipe to validate addresses while it
@@ -181,43 +183,36 @@ static void st_bt_leave(void)
 	__atomic_fetch_sub(&st_bt_active, 1, __ATOMIC_SEQ_CST);
 }
 
-/* The pipe libunwind just opened: the new fds at or above the parking limit. */
-static void st_bt_find_pipe(const unsigned char *before)
+/* Was this pipe2() called by libunwind? */
+int st_bt_is_unwinder(const void *ip)
 {
-	struct stat sb;
-	int fd, n = 0;
-
-	for (fd = ST_PARK_BELOW; fd < ST_PARK_BELOW + 64 && n < 2; fd++) {
-		if (before[fd - ST_PARK_BELOW] || fcntl(fd, F_GETFD) == -1)
-			continue;
-		if (st_fstat(fd, &sb) == 0 && S_ISFIFO(sb.st_mode)) {
-			st_pipe_fd[n++] = fd;
-			st_pipe_dev = sb.st_dev;
-			st_pipe_ino = sb.st_ino;
-		}
-	}
+	return (uintptr_t)ip >= st_unw_lo && (uintptr_t)ip < st_unw_hi;
 }
 
+/* libunwind's new pipe, already moved up by the pipe2 wrapper: ours from now on. */
+void st_bt_adopt_pipe(const int fds[2])
+{
+	struct stat sb;
+
+	if (st_fstat(fds[0], &sb) != 0)
+		return;
+	st_pipe_dev = sb.st_dev;
+	st_pipe_ino = sb.st_ino;
+	st_pipe_fd[0] = fds[0];
+	st_pipe_fd[1] = fds[1];
+}
+
+/* The first unwind, at start: libunwind sets itself up (its pipe among it) now. */
 static void st_bt_first_unwind(void)
 {
-	unsigned char parked[ST_PARK_BELOW / 8 + 1] = {0}, above[64] = {0};
 	struct st_thread *t = st_thread_get();
 	unw_context_t *uc;
 	unw_cursor_t *cur;
-	int fd, ph = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-	for (fd = 0; fd < 64; fd++)
-		above[fd] = fcntl(ST_PARK_BELOW + fd, F_GETFD) != -1;
-	for (fd = 0; ph >= 0 && fd < ST_PARK_BELOW; fd++) {
-		if (fd == ph || fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		if (st_sys(SYS_dup2, ph, fd) == fd)
-			parked[fd / 8] |= (unsigned char)(1u << (fd % 8));
-	}
 	/* Per-thread caches are the ones libunwind documents as signal-safe. */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	if (!t)
-		goto out;
+		return;
 	uc = &st_bt_area(t, 0)->uc;
 	cur = &st_bt_area(t, 0)->cur;
 	if (unw_getcontext(uc) == 0 && unw_init_local(cur, uc) == 0) {
@@ -228,13 +223,6 @@ static void st_bt_first_unwind(void)
 			;
 		(void)unw_backtrace(ips, 8);
 	}
-out:
-	for (fd = 0; fd < ST_PARK_BELOW; fd++)
-		if (parked[fd / 8] & (1u << (fd % 8)))
-			st_sys_close(fd);
-	st_bt_find_pipe(above);
-	if (ph >= 0)
-		st_sys_close(ph);
 }
 
 void st_bt_init(void)
@@ -242,6 +230,7 @@ void st_bt_init(void)
 	int saved = errno;
 
 	st_addr_range((uintptr_t)&st_bt_init, &st_self_lo, &st_self_hi);
+	st_addr_range((uintptr_t)&unw_backtrace, &st_unw_lo, &st_unw_hi);
 	st_bt_first_unwind();
 	errno = saved;
 }

@@ -102,6 +102,39 @@ static int st_bind_fd(int fd, const struct sockaddr *addr, socklen_t len)
 	return r;
 }
 
+/*
+ * A pipe's two new numbers. libunwind's own pipe (called from its code) is
+ * moved up high at once, so the program's fd numbers stay what they are
+ * untraced.
+ */
+static int st_pipe2(int fds[2], int flags, int two, const void *caller)
+{
+	int r;
+
+	if (two)
+		r = ST_NEXT(pipe2) ? st_real.pipe2(fds, flags) : (int)st_sys(SYS_pipe2, fds, flags);
+	else
+		r = ST_NEXT(pipe) ? st_real.pipe(fds) : (int)st_sys(SYS_pipe2, fds, 0);
+	if (r != 0)
+		return r;
+	if (st_bt_is_unwinder(caller)) {
+		int i, saved = errno;
+
+		for (i = 0; i < 2; i++) {
+			int hi = st_sys_dupfd(fds[i], st_fd_high());
+
+			if (hi >= 0) {
+				st_sys_close(fds[i]);
+				fds[i] = hi;
+			}
+		}
+		st_bt_adopt_pipe(fds);
+		errno = saved;
+	}
+	st_fds_changed(fds, 2);
+	return r;
+}
+
 static int st_dup(int fd)
 {
 	int r = ST_NEXT(dup) ? st_real.dup(fd) : (int)st_sys(SYS_dup, fd);
@@ -291,6 +324,16 @@ ST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 ST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	return st_bind_fd(fd, addr, len);
+}
+
+ST_EXPORT int pipe(int fds[2])
+{
+	return st_pipe2(fds, 0, 0, __builtin_return_address(0));
+}
+
+ST_EXPORT int pipe2(int fds[2], int flags)
+{
+	return st_pipe2(fds, flags, 1, __builtin_return_address(0));
 }
 
 ST_EXPORT int dup(int fd)

@@ -42,6 +42,8 @@ void st_bind(void)
 	ST_BIND(connect);
 	ST_BIND(bind);
 	ST_BIND(dup);
+	ST_BIND(pipe);
+	ST_BIND(pipe2);
 	ST_BIND(fcntl);
 	ST_BIND(fcntl64);
 	ST_BIND(fclose);

@@ -78,7 +78,7 @@ static void st_expand(char *dst, size_t size, const char *tmpl, pid_t pid)
  * stay the program's, but not at the top of a huge RLIMIT_NOFILE, which would
  * make the kernel grow the fd table to that size.
  */
-static int st_high_fd(void)
+int st_fd_high(void)
 {
 	struct rlimit rl;
 	rlim_t target = 1000;
@@ -145,7 +145,7 @@ static int st_sink_open_path(void)
 			"symlinks are refused); the program runs untraced");
 		return 0;
 	}
-	hi = st_sys_dupfd(fd, st_high_fd());
+	hi = st_sys_dupfd(fd, st_fd_high());
 	if (hi >= 0) {
 		st_sys_close(fd);
 		fd = hi;
@@ -516,7 +516,7 @@ void st_sink_fd_move(int fd)
 
 	if (fd != st_sink.fd || fd < 0)
 		return;
-	nfd = st_sys_dupfd(fd, st_high_fd());
+	nfd = st_sys_dupfd(fd, st_fd_high());
 	__atomic_store_n(&st_sink.fd, nfd, __ATOMIC_RELEASE);
 	if (nfd < 0)
 		st_sink_off("cannot keep an fd for trace file ");
@@ -559,7 +559,7 @@ void st_sink_after_fork(void)
 	link[n] = '\0';
 	nfd = st_sink_is_ours(fd) ? open(link, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY) : -1;
 	if (nfd >= 0) {
-		int hi = st_sys_dupfd(nfd, st_high_fd());
+		int hi = st_sys_dupfd(nfd, st_fd_high());
 
 		if (hi >= 0) {
 			st_sys_close(nfd);

@@ -39,6 +39,8 @@ struct st_real {
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
 	int (*dup)(int);
+	int (*pipe)(int[2]);
+	int (*pipe2)(int[2], int);
 	int (*fcntl)(int, int, void *);
 	int (*fcntl64)(int, int, void *);
 	int (*fclose)(FILE *);
@@ -99,6 +101,8 @@ unsigned long st_sink_dropped(void) ST_HIDDEN;
 int st_sink_active(void) ST_HIDDEN;
 const char *st_sink_path(void) ST_HIDDEN;
 int st_sink_fd(void) ST_HIDDEN;
+/* Where the library's own fds go: far above the numbers programs use. */
+int st_fd_high(void) ST_HIDDEN;
 /* A thread's chunks: given back at its exit, forgotten in a fork()ed child. */
 void st_sink_thread_exit(struct st_thread *t) ST_HIDDEN;
 void st_sink_thread_forget(struct st_thread *t) ST_HIDDEN;
@@ -275,6 +279,9 @@ int st_bt_pipe(int i) ST_HIDDEN;
 int st_bt_owns_fd(int fd) ST_HIDDEN;
 /* The program is putting its own file at `fd`: if that was the pipe, stop backtraces. */
 void st_bt_fd_lost(int fd) ST_HIDDEN;
+/* pipe2() from inside libunwind: its fds, moved up high, are the library's. */
+int st_bt_is_unwinder(const void *ip) ST_HIDDEN;
+void st_bt_adopt_pipe(const int fds[2]) ST_HIDDEN;
 void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level) ST_HIDDEN;
 
 /* ---- payload.c: the first bytes sent, opt-in ---- */
