@@ -54,6 +54,7 @@ static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg
 	size_t ll = 0, bufsize = sizeof(small_buf), linesize = sizeof(small_line);
 	ssize_t n, i;
 	int fd, saved = errno, mine = 0, cancel, unused;
+	struct st_fdlock l;
 
 	/* open and read are cancellation points: none may be taken inside the tracer. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
@@ -64,9 +65,11 @@ static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg
 		line = t->scratch + 4096;
 		linesize = sizeof(t->scratch) - 4096;
 	}
+	if (st_tmp_begin(&l) != 0)
+		goto out;
 	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		goto out;
+		goto tmp;
 	while ((n = read(fd, buf, bufsize)) > 0) {
 		for (i = 0; i < n; i++) {
 			struct st_mapping m;
@@ -96,6 +99,8 @@ static void st_maps_each(int (*fn)(const struct st_mapping *, void *), void *arg
 	}
 done:
 	st_sys_close(fd);
+tmp:
+	st_tmp_end(&l);
 out:
 	if (mine)
 		t->scratch_busy = 0;
@@ -188,16 +193,25 @@ struct st_slot *st_slot_find(void *table, size_t n, size_t size, uintptr_t ip, u
 		struct st_slot *s = (struct st_slot *)((char *)table + ((h + i) % n) * size);
 		uintptr_t seen = __atomic_load_n(&s->ip, __ATOMIC_ACQUIRE), zero = 0;
 
-		if (seen == ip)
-			return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+		if (seen == ip) {
+			if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2)
+				return s;
+			if (fresh)
+				*fresh = -1; /* being filled by another thread (or a handler's victim) */
+			return NULL;
+		}
 		if (seen)
 			continue;
 		if (!fresh)
 			return NULL; /* a free slot ends the probe: ip is not here */
 		if (!__atomic_compare_exchange_n(&s->ip, &zero, ip, 0, __ATOMIC_ACQ_REL,
 						 __ATOMIC_ACQUIRE)) {
-			if (zero == ip)
-				return __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2 ? s : NULL;
+			if (zero == ip) {
+				if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == 2)
+					return s;
+				*fresh = -1;
+				return NULL;
+			}
 			continue;
 		}
 		__atomic_store_n(&s->state, 1, __ATOMIC_RELEASE);

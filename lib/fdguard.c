@@ -70,19 +70,46 @@ static int st_fdlock_word;
  */
 static int st_errlock_word;
 
+/*
+ * The lock word holds 1, or in a sandbox the owner's tid. A child forked
+ * without atfork handlers (_Fork, raw fork) may have inherited it held by a
+ * thread that does not exist there: the child's state is reset first.
+ */
 static void st_lock_word(struct st_fdlock *l, int *word)
 {
 	sigset_t all;
+	int me = 1, free_;
 
+	if (__builtin_expect(st_forked_silently(), 0))
+		st_after_fork_silent();
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &l->cancel);
-	/* In a seccomp sandbox even rt_sigprocmask may be refused; the hot path takes no lock there. */
+	/*
+	 * In a seccomp sandbox even rt_sigprocmask may be refused, so signals
+	 * stay open: a handler of the thread that holds the lock must not wait
+	 * for it. The owner's tid (glibc's own record, no system call) tells.
+	 */
 	l->masked = !st_sandboxed();
-	sigfillset(&all);
-	if (l->masked)
-		pthread_sigmask(SIG_BLOCK, &all, &l->old);
+	l->nested = 0;
 	l->word = word;
-	while (__atomic_exchange_n(word, 1, __ATOMIC_ACQUIRE))
+	sigfillset(&all);
+	if (l->masked) {
+		pthread_sigmask(SIG_BLOCK, &all, &l->old);
+	} else {
+		me = st_sandbox_tid();
+		if (me <= 0)
+			me = 1;
+		else if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == me) {
+			l->nested = 1; /* a handler of the holder: go on without it */
+			return;
+		}
+	}
+	for (;;) {
+		free_ = 0;
+		if (__atomic_compare_exchange_n(word, &free_, me, 0, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
 		sched_yield();
+	}
 }
 
 void st_fd_lock(struct st_fdlock *l)
@@ -99,10 +126,68 @@ void st_fd_unlock(struct st_fdlock *l)
 {
 	int unused;
 
-	__atomic_store_n(l->word, 0, __ATOMIC_RELEASE);
+	if (!l->nested && l->word)
+		__atomic_store_n(l->word, 0, __ATOMIC_RELEASE);
 	if (l->masked)
 		pthread_sigmask(SIG_SETMASK, &l->old, NULL);
 	pthread_setcancelstate(l->cancel, &unused);
+}
+
+/*
+ * The library's short-lived fds (/proc/self/maps, the trace file while it is
+ * being opened) take the lowest free number for a moment. A program thread
+ * that dup2()s onto that number, believing it free, would have the library
+ * read its socket (or close it), or get EBUSY from the kernel. So such a
+ * section first waits until no dup2/dup3 is under way, and dup2/dup3 wait
+ * while one is open. The section blocks signals, so no handler on its own
+ * thread can wait for it; and it gives up after a bounded wait (a handler
+ * of a thread inside dup2 may be what keeps dup2 busy), failing cleanly.
+ */
+static int st_tmp_busy, st_dup_active;
+
+int st_tmp_begin(struct st_fdlock *l)
+{
+	sigset_t all;
+	int i;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &l->cancel);
+	l->masked = !st_sandboxed();
+	l->nested = 1; /* no lock word of its own */
+	l->word = NULL;
+	sigfillset(&all);
+	if (l->masked)
+		pthread_sigmask(SIG_BLOCK, &all, &l->old);
+	__atomic_add_fetch(&st_tmp_busy, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; __atomic_load_n(&st_dup_active, __ATOMIC_SEQ_CST); i++) {
+		if (i > 20000) {
+			st_tmp_end(l);
+			return -1;
+		}
+		sched_yield();
+	}
+	return 0;
+}
+
+void st_tmp_end(struct st_fdlock *l)
+{
+	__atomic_sub_fetch(&st_tmp_busy, 1, __ATOMIC_SEQ_CST);
+	st_fd_unlock(l);
+}
+
+/* A dup2/dup3 of the program's: not while the library holds a short-lived fd. */
+static void st_dup_enter(void)
+{
+	__atomic_add_fetch(&st_dup_active, 1, __ATOMIC_SEQ_CST);
+	while (__builtin_expect(__atomic_load_n(&st_tmp_busy, __ATOMIC_SEQ_CST) != 0, 0)) {
+		__atomic_sub_fetch(&st_dup_active, 1, __ATOMIC_SEQ_CST);
+		sched_yield();
+		__atomic_add_fetch(&st_dup_active, 1, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void st_dup_leave(void)
+{
+	__atomic_sub_fetch(&st_dup_active, 1, __ATOMIC_SEQ_CST);
 }
 
 /* In a fork()ed child: a thread that held the lock in the parent does not exist here. */
@@ -110,6 +195,8 @@ void st_fd_lock_reset(void)
 {
 	st_fdlock_word = 0;
 	st_errlock_word = 0;
+	st_tmp_busy = 0;
+	st_dup_active = 0;
 }
 
 /* fd 2 as it was at start-up: warnings go there only while it still is. */
@@ -142,13 +229,18 @@ static int st_fd_ours(int fd)
 	return fd >= 0 && (fd == st_sink_fd() || st_bt_owns_fd(fd));
 }
 
+int st_fd_is_ours(int fd)
+{
+	return st_fd_ours(fd);
+}
+
 /* Numbers whose change must wait for the lock: ours, and fd 2 (warnings). */
 static int st_fd_watched(int fd)
 {
 	return fd == 2 || st_fd_ours(fd);
 }
 
-static int st_close(int fd)
+static int st_close_how(int fd, int (*next)(int))
 {
 	int r;
 
@@ -160,17 +252,24 @@ static int st_close(int fd)
 		struct st_fdlock l;
 		int e;
 
+		/* close() is a cancellation point: a pending cancel acts before the lock. */
+		pthread_testcancel();
 		st_err_lock(&l);
-		r = st_next_close(fd);
+		r = next(fd);
 		e = errno;
 		st_fd_changed(fd);
 		st_fd_unlock(&l);
 		errno = e;
 		return r;
 	}
-	r = st_next_close(fd);
+	r = next(fd);
 	st_fd_changed(fd); /* even on error: EINTR/EIO may still have closed it */
 	return r;
+}
+
+static int st_close(int fd)
+{
+	return st_close_how(fd, st_next_close);
 }
 
 /* fd 2 waits for a warning being written; ours for the library's use of them. */
@@ -189,7 +288,21 @@ static void st_fd_vacate(int newfd)
 	st_bt_fd_lost(newfd);
 }
 
+static int st_dup2_guarded(int oldfd, int newfd);
+
 static int st_dup2(int oldfd, int newfd)
+{
+	int r, e;
+
+	st_dup_enter();
+	r = st_dup2_guarded(oldfd, newfd);
+	e = errno;
+	st_dup_leave();
+	errno = e;
+	return r;
+}
+
+static int st_dup2_guarded(int oldfd, int newfd)
 {
 	struct st_fdlock l;
 	int r, e;
@@ -215,12 +328,27 @@ static int st_dup2(int oldfd, int newfd)
 	return r;
 }
 
+static int st_dup3_guarded(int oldfd, int newfd, int flags);
+
 static int st_dup3(int oldfd, int newfd, int flags)
+{
+	int r, e;
+
+	st_dup_enter();
+	r = st_dup3_guarded(oldfd, newfd, flags);
+	e = errno;
+	st_dup_leave();
+	errno = e;
+	return r;
+}
+
+static int st_dup3_guarded(int oldfd, int newfd, int flags)
 {
 	struct st_fdlock l;
 	int r, e;
 
-	if (__builtin_expect(st_fd_ours(oldfd), 0)) {
+	/* The kernel's order: bad flags and oldfd == newfd are EINVAL before EBADF. */
+	if (__builtin_expect(st_fd_ours(oldfd), 0) && !(flags & ~O_CLOEXEC) && oldfd != newfd) {
 		errno = EBADF; /* duplicating our fd: untraced, it was not open */
 		return -1;
 	}
@@ -256,7 +384,8 @@ static int st_close_range_guarded(unsigned lo, unsigned hi, int flags)
 	int n = 0, i, j, r = 0, e = 0, done = 0;
 	struct st_fdlock l, el;
 
-	if (lo > hi || (flags & CLOSE_RANGE_CLOEXEC))
+	if (lo > hi || (flags & CLOSE_RANGE_CLOEXEC) ||
+	    (flags & ~(CLOSE_RANGE_CLOEXEC | CLOSE_RANGE_UNSHARE)))
 		return st_close_range_sys(lo, hi, flags); /* nothing of ours can close */
 	st_fd_lock(&l);
 	if (lo <= 2 && hi >= 2)
@@ -304,18 +433,72 @@ static int st_close_range(unsigned lo, unsigned hi, int flags)
 	return r;
 }
 
+static void st_closefrom_scan(int lo)
+{
+	char buf[1024];
+	int dir, again = 1;
+	struct st_fdlock l;
+
+	dir = st_tmp_begin(&l) == 0 ? (int)st_sys(SYS_openat, AT_FDCWD, "/proc/self/fd",
+						  O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+				    : -2;
+	if (dir < 0) {
+		long max = sysconf(_SC_OPEN_MAX), fd;
+
+		if (dir == -1)
+			st_tmp_end(&l);
+		for (fd = lo; fd < max; fd++)
+			(void)st_close((int)fd);
+		return;
+	}
+	/* Closing while listing: list again until a pass closes nothing. */
+	while (again) {
+		long n, off;
+
+		again = 0;
+		(void)st_sys(SYS_lseek, dir, 0, SEEK_SET);
+		while ((n = st_sys(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+			for (off = 0; off < n;) {
+				struct {
+					unsigned long long ino;
+					long long off;
+					unsigned short reclen;
+					unsigned char type;
+					char name[];
+				} *d = (void *)(buf + off);
+				char *p = d->name;
+				long fd = 0;
+
+				off += d->reclen;
+				if (*p < '0' || *p > '9')
+					continue;
+				while (*p >= '0' && *p <= '9')
+					fd = fd * 10 + (*p++ - '0');
+				if (fd < lo || fd == dir || st_fd_ours((int)fd))
+					continue;
+				if (st_close((int)fd) == 0)
+					again = 1;
+			}
+		}
+	}
+	st_sys_close(dir);
+	st_tmp_end(&l);
+}
+
 static void st_closefrom(int lo)
 {
 	int saved = errno;
 
 	if (lo < 0)
 		lo = 0;
-	if (st_close_range_guarded((unsigned)lo, ~0U, 0) != 0 && errno == ENOSYS) {
-		/* Before Linux 5.9: one by one, up to the highest open number. */
-		long max = sysconf(_SC_OPEN_MAX), fd;
-
-		for (fd = lo; fd < max; fd++)
-			(void)st_close((int)fd);
+	if (st_close_range_guarded((unsigned)lo, ~0U, 0) != 0) {
+		/*
+		 * As glibc does when close_range fails (before Linux 5.9, or a
+		 * sandbox refusing it): every open number from /proc/self/fd,
+		 * ours excepted; errno keeps close_range's error, as glibc's does.
+		 */
+		saved = errno;
+		st_closefrom_scan(lo);
 	}
 	st_fd_changed_range((unsigned)lo, ~0U);
 	errno = saved;
@@ -352,7 +535,16 @@ long st_fdguard_syscall(long nr, const long *a, int *handled)
 	*handled = 1;
 	switch (nr) {
 	case SYS_close:
-		return st_close((int)a[0]);
+		/* The raw call is no cancellation point, unlike libc's close(). */
+		return st_close_how((int)a[0], st_sys_close);
+	case SYS_dup:
+	case SYS_fcntl:
+		if (st_fd_ours((int)a[0])) {
+			errno = EBADF;
+			return -1;
+		}
+		*handled = 0;
+		return 0;
 	case SYS_dup2:
 		return st_dup2((int)a[0], (int)a[1]);
 	case SYS_dup3:

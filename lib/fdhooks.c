@@ -135,8 +135,18 @@ static int st_pipe2(int fds[2], int flags, int two, const void *caller)
 	return r;
 }
 
+/* The library's own fds are not the program's: untraced they would not be open. */
+#define ST_NOT_OURS(fd)                                                                     \
+	do {                                                                                \
+		if (__builtin_expect(st_fd_is_ours(fd), 0)) {                               \
+			errno = EBADF;                                                      \
+			return -1;                                                          \
+		}                                                                           \
+	} while (0)
+
 static int st_dup(int fd)
 {
+	ST_NOT_OURS(fd);
 	int r = ST_NEXT(dup) ? st_real.dup(fd) : (int)st_sys(SYS_dup, fd);
 
 	if (r >= 0)
@@ -148,6 +158,7 @@ static int st_fcntl(int fd, int cmd, void *arg, int sixty_four)
 {
 	int r;
 
+	ST_NOT_OURS(fd);
 	if (sixty_four && ST_NEXT(fcntl64))
 		r = st_real.fcntl64(fd, cmd, arg);
 	else if (ST_NEXT(fcntl))

@@ -21,10 +21,13 @@ static char st_cmdline[4096];
 static void st_json_argv(struct st_json *j)
 {
 	ssize_t n = 0, r;
-	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	struct st_fdlock l;
+	int fd = -1, tmp = st_tmp_begin(&l) == 0;
 	size_t i, start = 0;
 	int truncated = 0;
 
+	if (tmp)
+		fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	st_json_key(j, "argv");
 	st_json_arr(j);
 	if (fd >= 0) {
@@ -38,6 +41,8 @@ static void st_json_argv(struct st_json *j)
 		}
 		st_sys_close(fd);
 	}
+	if (tmp)
+		st_tmp_end(&l);
 	for (i = 0; i < (size_t)n; i++) {
 		if (st_cmdline[i] != '\0')
 			continue;
@@ -148,7 +153,7 @@ void st_ensure_init(void)
 		st_ready = 1;
 		st_record_start("exec");
 		if (st_sandboxed())
-			st_sandbox_enter(); /* a filter inherited: claim the room now */
+			st_sandbox_enter(0); /* a filter inherited: claim the room now */
 	}
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }

@@ -70,7 +70,8 @@ static struct st_site *st_site_get(void *ip)
 	if (s && fresh) {
 		st_site_resolve(s);
 		st_slot_ready(&s->slot);
-	} else if (!s && !__atomic_exchange_n(&st_sites_full_warned, 1, __ATOMIC_RELAXED)) {
+	} else if (!s && fresh != -1 &&
+		   !__atomic_exchange_n(&st_sites_full_warned, 1, __ATOMIC_RELAXED)) {
 		st_warn("more than 1024 call sites with findings; ",
 			"later ones are recorded without module and offset", "");
 	}

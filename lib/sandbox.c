@@ -54,15 +54,19 @@ static int st_seccomp_inherited(void)
 {
 	char buf[4096];
 	ssize_t n = 0, r;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	struct st_fdlock l;
 	const char *p;
+	int fd;
 
-	if (fd < 0)
+	if (st_tmp_begin(&l) != 0)
 		return 0;
-	while (n < (ssize_t)sizeof(buf) - 1 &&
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	while (fd >= 0 && n < (ssize_t)sizeof(buf) - 1 &&
 	       (r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
 		n += r;
-	st_sys_close(fd);
+	if (fd >= 0)
+		st_sys_close(fd);
+	st_tmp_end(&l);
 	buf[n] = '\0';
 	p = strstr(buf, "\nSeccomp:");
 	if (!p)
@@ -74,6 +78,36 @@ static int st_seccomp_inherited(void)
 }
 
 static int st_sandbox_pending;
+int st_clock_off;
+
+/* Are clock reads free of system calls here (a vDSO-capable clocksource)? */
+static int st_clock_in_vdso(void)
+{
+	static const char *const ok[] = {"tsc", "kvm-clock", "arch_sys_counter",
+					 "hyperv_clocksource_tsc_page", NULL};
+	char name[64];
+	ssize_t n = -1;
+	struct st_fdlock l;
+	int fd, i;
+
+	if (st_tmp_begin(&l) != 0)
+		return 1;
+	fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource",
+		  O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, name, sizeof(name) - 1);
+		st_sys_close(fd);
+	}
+	st_tmp_end(&l);
+	if (n <= 0)
+		return 1;
+	name[n] = '\0';
+	name[strcspn(name, "\n")] = '\0';
+	for (i = 0; ok[i]; i++)
+		if (!strcmp(name, ok[i]))
+			return 1;
+	return 0;
+}
 
 void st_sandbox_init(void)
 {
@@ -85,12 +119,20 @@ void st_sandbox_init(void)
  * About to come under a filter (or already, inherited): claim what the
  * hot path will need while system calls are still allowed.
  */
-void st_sandbox_enter(void)
+void st_sandbox_enter(int strict)
 {
+	struct st_fdlock l, el;
 	struct st_thread *t;
 	int saved = errno;
 
 	st_sandbox_pending = 0;
+	/*
+	 * Strict mode leaves read, write, exit and sigreturn, and turns off the
+	 * TSC: the vDSO clock would fault. A clocksource without vDSO support
+	 * makes every clock read a system call. Either way, no clock from now.
+	 */
+	if (strict || !st_clock_in_vdso())
+		__atomic_store_n(&st_clock_off, 1, __ATOMIC_SEQ_CST);
 	if (st_sandboxed() || !st_ready)
 		return;
 	t = st_thread_get();
@@ -101,7 +143,17 @@ void st_sandbox_enter(void)
 	if (st_sink_reserve((size_t)st_config.reserve_kib << 10) != 0)
 		st_warn("cannot claim room ahead in trace file ", st_sink_path(),
 			" for the seccomp sandbox; events past what fits are dropped");
+	/*
+	 * Threads in the middle of a locked section (an append, a warning)
+	 * unblock their signals on the way out, a system call: wait for them,
+	 * then switch, so that none is left half in the old mode.
+	 */
+	st_fd_lock(&l);
+	st_err_lock(&el);
 	__atomic_store_n(&st_sandbox_on, 1, __ATOMIC_SEQ_CST);
+	el.masked = l.masked = 1; /* taken with signals blocked: restore them now, still allowed */
+	st_fd_unlock(&el);
+	st_fd_unlock(&l);
 	errno = saved;
 }
 
@@ -126,10 +178,10 @@ static int st_prctl(int option, unsigned long a2, unsigned long a3, unsigned lon
 	if (option != PR_SET_SECCOMP || !st_real.prctl)
 		return st_real.prctl ? st_real.prctl(option, a2, a3, a4, a5)
 				     : (int)st_sys(SYS_prctl, option, a2, a3, a4, a5);
-	st_sandbox_enter();
+	st_sandbox_enter(a2 == SECCOMP_MODE_STRICT);
 	r = st_real.prctl(option, a2, a3, a4, a5);
 	e = errno;
-	if (r != 0)
+	if (r < 0)
 		st_sandbox_cancel(was);
 	errno = e;
 	return r;
@@ -141,13 +193,16 @@ static long st_syscall(long nr, long a1, long a2, long a3, long a4, long a5, lon
 	int was = st_sandboxed(), handled, e;
 
 	st_ensure_init();
-	if (nr == SYS_seccomp &&
-	    (a1 == SECCOMP_SET_MODE_FILTER || a1 == SECCOMP_SET_MODE_STRICT)) {
-		st_sandbox_enter();
+	if ((nr == SYS_seccomp &&
+	     (a1 == SECCOMP_SET_MODE_FILTER || a1 == SECCOMP_SET_MODE_STRICT)) ||
+	    (nr == SYS_prctl && a1 == PR_SET_SECCOMP)) {
+		st_sandbox_enter(nr == SYS_seccomp ? a1 == SECCOMP_SET_MODE_STRICT
+						   : a2 == SECCOMP_MODE_STRICT);
 		r = st_real.syscall ? st_real.syscall(nr, a1, a2, a3, a4, a5, a6)
 				    : st_sys(nr, a1, a2, a3, a4, a5, a6);
 		e = errno;
-		if (r != 0)
+		/* Success may be a positive fd (SECCOMP_FILTER_FLAG_NEW_LISTENER): only < 0 failed. */
+		if (r < 0)
 			st_sandbox_cancel(was);
 		errno = e;
 		return r;

@@ -89,12 +89,40 @@ int st_fd_high(void)
 	return (int)target;
 }
 
+/*
+ * open(), then straight up to the library's high numbers, inside a section
+ * that no dup2() of the program's can race (fdguard.c): for the moment the
+ * file sits at the lowest free number, the program must not take it over.
+ */
+static int st_open_high(const char *path, int flags, mode_t mode)
+{
+	struct st_fdlock l;
+	int fd, hi, e;
+
+	if (st_tmp_begin(&l) != 0) {
+		errno = EBUSY;
+		return -1;
+	}
+	fd = open(path, flags, mode);
+	e = errno;
+	if (fd >= 0) {
+		hi = st_sys_dupfd(fd, st_fd_high());
+		if (hi >= 0) {
+			st_sys_close(fd);
+			fd = hi;
+		}
+	}
+	st_tmp_end(&l);
+	errno = e;
+	return fd;
+}
+
 /* Returns 1 with the sink open, 0 with tracing off and the reason said once. */
 static int st_sink_open_path(void)
 {
 	struct stat sb;
 	struct rlimit rl;
-	int fd, hi;
+	int fd;
 
 	/* Refused before it is even opened: opening some devices does something. */
 	if (lstat(st_sink.path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
@@ -117,8 +145,9 @@ static int st_sink_open_path(void)
 	 * O_NONBLOCK: opening a FIFO or a device must not wait for a peer; what
 	 * is not a regular file is refused below, before anything is written.
 	 */
-	fd = open(st_sink.path,
-		  O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+	fd = st_open_high(st_sink.path,
+			  O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+			  0600);
 	if (fd < 0) {
 		int e = errno;
 
@@ -144,11 +173,6 @@ static int st_sink_open_path(void)
 			" (not a regular file owned by this user: devices, FIFOs, ttys and "
 			"symlinks are refused); the program runs untraced");
 		return 0;
-	}
-	hi = st_sys_dupfd(fd, st_fd_high());
-	if (hi >= 0) {
-		st_sys_close(fd);
-		fd = hi;
 	}
 	st_sink.fsize_limited = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
 	st_sink.dev = sb.st_dev;
@@ -557,14 +581,9 @@ void st_sink_after_fork(void)
 	memcpy(link, "/proc/self/fd/", 14);
 	n = 14 + st_fmt_uint(link + 14, (unsigned)fd);
 	link[n] = '\0';
-	nfd = st_sink_is_ours(fd) ? open(link, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY) : -1;
+	nfd = st_sink_is_ours(fd) ? st_open_high(link, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY, 0)
+				  : -1;
 	if (nfd >= 0) {
-		int hi = st_sys_dupfd(nfd, st_fd_high());
-
-		if (hi >= 0) {
-			st_sys_close(nfd);
-			nfd = hi;
-		}
 		st_sys_close(fd);
 		st_sink.fd = nfd;
 	} else {

@@ -123,6 +123,7 @@ struct st_fdlock {
 	sigset_t old;
 	int cancel;
 	int masked;
+	int nested; /* a sandboxed thread's handler re-entering: the lock is not taken */
 	int *word;
 };
 void st_fd_lock(struct st_fdlock *l) ST_HIDDEN;
@@ -131,6 +132,11 @@ void st_err_lock(struct st_fdlock *l) ST_HIDDEN;
 void st_fd_unlock(struct st_fdlock *l) ST_HIDDEN;
 void st_fdguard_init(void) ST_HIDDEN;
 void st_fd_lock_reset(void) ST_HIDDEN;
+/* Around a short-lived fd of the library's (0 when it may go ahead). */
+int st_tmp_begin(struct st_fdlock *l) ST_HIDDEN;
+void st_tmp_end(struct st_fdlock *l) ST_HIDDEN;
+/* The trace fd or libunwind's pipe: not the program's, whatever it asks of them. */
+int st_fd_is_ours(int fd) ST_HIDDEN;
 long st_fdguard_syscall(long nr, const long *a, int *handled) ST_HIDDEN;
 /* Raw system calls: the library's own fd work never goes through its wrappers. */
 int st_sys_close(int fd) ST_HIDDEN;
@@ -142,7 +148,9 @@ int st_stderr_same(void) ST_HIDDEN;
 int st_sandboxed(void) ST_HIDDEN;
 pid_t st_sandbox_tid(void) ST_HIDDEN;
 void st_sandbox_init(void) ST_HIDDEN;
-void st_sandbox_enter(void) ST_HIDDEN;
+void st_sandbox_enter(int strict) ST_HIDDEN;
+/* Clocks may not be read (seccomp strict mode, or no vDSO clock): timestamps are 0. */
+extern int st_clock_off ST_HIDDEN;
 
 /* ---- thread.c: per-thread state, mapped on first use ---- */
 struct st_region;
@@ -182,6 +190,7 @@ void st_level_give(struct st_thread *t, int level) ST_HIDDEN;
 void st_thread_ids(struct st_thread *t) ST_HIDDEN;
 void st_thread_after_fork(void) ST_HIDDEN;
 int st_forked_silently(void) ST_HIDDEN;
+int st_tracer_inside(void) ST_HIDDEN;
 void st_thread_init(void) ST_HIDDEN;
 int st_arena_has_room(void) ST_HIDDEN;
 void st_arena_reserve(void) ST_HIDDEN;

@@ -139,6 +139,12 @@ struct st_thread *st_thread_get(void)
 	return t;
 }
 
+/* Is the tracer itself calling out on this thread (libunwind writing its pipe)? */
+int st_tracer_inside(void)
+{
+	return st_self && st_self->internal;
+}
+
 /* Is a block free without mapping a new arena? (A sandbox may forbid mmap.) */
 int st_arena_has_room(void)
 {

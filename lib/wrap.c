@@ -271,45 +271,74 @@ ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
 	return r;
 }
 
+/*
+ * The trace fd and libunwind's pipe are not the program's: a call on one
+ * gets EBADF, as it would untraced. libunwind's own writes to its pipe (the
+ * tracer calling out, t->internal) go through.
+ */
+static int st_refused(int fd)
+{
+	if (__builtin_expect(!st_fd_is_ours(fd), 1) || st_tracer_inside())
+		return 0;
+	errno = EBADF;
+	return 1;
+}
+
 /* ---- the exported symbols ---- */
 
 ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_send(fd, buf, len, flags);
 }
 
 ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
 			 socklen_t tolen)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_sendto(fd, buf, len, flags, to, tolen);
 }
 
 ST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_sendmsg(fd, msg, flags);
 }
 
 ST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_sendmmsg(fd, vec, vlen, flags);
 }
 
 ST_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_write(fd, buf, len);
 }
 
 ST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
+	if (st_refused(fd))
+		return -1;
 	return st_writev(fd, iov, cnt);
 }
 
 ST_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
+	if (st_refused(out))
+		return -1;
 	return st_sendfile(out, in, off, count);
 }
 
 ST_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
+	if (st_refused(out))
+		return -1;
 	return st_sendfile64(out, in, off, count);
 }
