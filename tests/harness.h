@@ -55,6 +55,20 @@ char *th_results(void); /* whole file, caller frees */
 /* The n-th number after the word `key` in results text ("child 5 parent 3"), else dflt. */
 long long th_value(const char *res, const char *key, int nth, long long dflt);
 
+/*
+ * TH_ASAN: this test program is built with AddressSanitizer
+ * (./configure --enable-sanitizers). Some tests cannot hold under it (the
+ * sanitizer's runtime makes system calls of its own, its interceptors read
+ * a call's memory) and skip, saying why.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define TH_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TH_ASAN 1
+#endif
+#endif
+
 /* Small helpers for workloads. */
 int th_udp_receiver(int family, void *addr, unsigned int *len);
 void th_tcp_pair(int family, int *client, int *server);

@@ -191,6 +191,31 @@ static int find_trace_fd(const char *path)
 	return found;
 }
 
+/*
+ * What both races start from: the payload, the program's socket pair whose
+ * peer counts bytes, and a UDP socket to a receiver nobody reads (the big
+ * events go there; the kernel drops what does not fit).
+ */
+static void race_setup(const char *path, char *buf, size_t size, char *resolved, int *udp,
+		       int *rx)
+{
+	struct sockaddr_storage to;
+	unsigned int tolen;
+	size_t i;
+	int sp[2];
+
+	for (i = 0; i < size; i++)
+		buf[i] = (char)('A' + i % 26);
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0 || !realpath(path, resolved))
+		exit(90);
+	*rx = th_udp_receiver(AF_INET, &to, &tolen);
+	*udp = socket(AF_INET, SOCK_DGRAM, 0);
+	if (*udp < 0 || connect(*udp, (struct sockaddr *)&to, tolen) != 0)
+		exit(91);
+	race_sock = sp[0];
+	race_peer = sp[1];
+}
+
 static void *race_reader(void *arg)
 {
 	static char buf[65536];
@@ -266,23 +291,11 @@ static void race_attempt(int k)
 {
 	const char *path = getenv("SENDTRACE_OUTPUT");
 	char buf[1000], resolved[4096];
-	struct sockaddr_storage to;
-	unsigned int tolen;
 	pthread_t rd, sw;
-	int sp[2], udp, rx, i;
+	int udp, rx, i;
 	struct timespec t0, t;
 
-	for (i = 0; i < (int)sizeof(buf); i++)
-		buf[i] = (char)('A' + i % 26);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0 || !realpath(path, resolved))
-		exit(90);
-	/* The big events go to a UDP receiver nobody reads (the kernel drops what does not fit). */
-	rx = th_udp_receiver(AF_INET, &to, &tolen);
-	udp = socket(AF_INET, SOCK_DGRAM, 0);
-	if (udp < 0 || connect(udp, (struct sockaddr *)&to, tolen) != 0)
-		exit(91);
-	race_sock = sp[0];
-	race_peer = sp[1];
+	race_setup(path, buf, sizeof(buf), resolved, &udp, &rx);
 	pthread_create(&rd, NULL, race_reader, NULL);
 	pthread_create(&sw, NULL, race_swapper, resolved);
 	/* For a fixed time, not a count: what matters is how many chunks are appended. */
@@ -459,21 +472,10 @@ static void notif_workload(void)
 {
 	const char *path = getenv("SENDTRACE_OUTPUT");
 	char buf[1000], resolved[4096];
-	struct sockaddr_storage to;
-	unsigned int tolen;
 	pthread_t rd, sup, swp;
-	int sp[2], udp, rx, i;
+	int udp, rx, i;
 
-	for (i = 0; i < (int)sizeof(buf); i++)
-		buf[i] = (char)('A' + i % 26);
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0 || !realpath(path, resolved))
-		exit(90);
-	rx = th_udp_receiver(AF_INET, &to, &tolen);
-	udp = socket(AF_INET, SOCK_DGRAM, 0);
-	if (udp < 0 || connect(udp, (struct sockaddr *)&to, tolen) != 0)
-		exit(91);
-	race_sock = sp[0];
-	race_peer = sp[1];
+	race_setup(path, buf, sizeof(buf), resolved, &udp, &rx);
 	if (pipe(swap_req) != 0 || pipe(swap_ack) != 0)
 		exit(92);
 	pthread_create(&rd, NULL, race_reader, NULL);

@@ -198,18 +198,9 @@ static void variant(const char *how)
 	      N_WRITE, count_calls("write", WRITE_LEN, WRITE_LEN));
 }
 
-/* An ASan build (./configure --enable-sanitizers) cannot hold what this test asks. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ST_ASAN 1
-#endif
-#endif
-
 static int run_variants(void)
 {
-#ifdef ST_ASAN
+#ifdef TH_ASAN
 	th_skip("this build has ASan: its runtime makes system calls (mmap) that an allowlist of the program's own calls refuses");
 #endif
 	/* (a) the classic prctl, (b) the seccomp(2) system call, (c) EPERM instead of death. */

@@ -199,18 +199,9 @@ static void variant(const char *call)
 	TH_OK(crashes == 0, "%s: traced, all %d runs exit 0 (%d did not)", call, RUNS, crashes);
 }
 
-/* An ASan build (./configure --enable-sanitizers) cannot hold what this test asks. */
-#if defined(__SANITIZE_ADDRESS__)
-#define ST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define ST_ASAN 1
-#endif
-#endif
-
 static int run_all(void)
 {
-#ifdef ST_ASAN
+#ifdef TH_ASAN
 	th_skip("this build has ASan: its interceptors read the call's memory themselves and crash on the unmapped page, traced or not");
 #endif
 	variant("sendmsg");
