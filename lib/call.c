@@ -71,6 +71,12 @@ static void st_json_ts(struct st_json *j, struct st_thread *t, uint64_t ts)
 	unsigned ns = (unsigned)(ts % 1000000000u), i;
 	char *p;
 
+	if (!sec) {
+		/* No clock (seccomp strict mode): 0, or a small number, not zero-padded digits. */
+		j->after_key = 1; /* the head ended in "ts": */
+		st_json_uint(j, ts);
+		return;
+	}
 	if (sec != t->ts_sec || !t->ts_len) {
 		t->ts_len = st_fmt_uint(t->ts_digits, sec);
 		t->ts_sec = sec;
@@ -206,6 +212,11 @@ void st_call_end(struct st_call *c, long long ret)
 	c->ret = ret;
 	c->failed = ret < 0;
 	c->level = st_level_take(t);
+	if (c->level >= 0 && !__atomic_load_n(&st_ready, __ATOMIC_SEQ_CST)) {
+		/* The process is exiting: st_thread_drain() no longer waits for us. */
+		st_level_give(t, c->level);
+		c->level = -2;
+	}
 	if (c->level < 0) {
 		/* Nested deeper than the buffers go: the event is encoded nowhere. */
 		static char sink[64];
@@ -232,7 +243,8 @@ void st_call_emit(struct st_call *c)
 	int findings;
 
 	if (c->level < 0) {
-		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		if (c->level == -1)
+			__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
 		errno = c->saved_errno;
 		return;
 	}

@@ -168,7 +168,12 @@ __attribute__((destructor)) static void st_destructor(void)
 	struct st_rec r;
 	int saved = errno;
 
-	if (!st_ready || !st_record_begin(&r, "exit"))
+	if (!st_ready)
+		return;
+	/* No event starts from now; the ones under way in other threads end whole. */
+	__atomic_store_n(&st_ready, 0, __ATOMIC_SEQ_CST);
+	st_thread_drain();
+	if (!st_record_begin(&r, "exit"))
 		return;
 	st_json_key(&r.j, "events");
 	st_json_uint(&r.j, st_event_count());

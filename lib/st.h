@@ -191,6 +191,7 @@ void st_thread_ids(struct st_thread *t) ST_HIDDEN;
 void st_thread_after_fork(void) ST_HIDDEN;
 int st_forked_silently(void) ST_HIDDEN;
 int st_tracer_inside(void) ST_HIDDEN;
+void st_thread_drain(void) ST_HIDDEN;
 void st_thread_init(void) ST_HIDDEN;
 int st_arena_has_room(void) ST_HIDDEN;
 void st_arena_reserve(void) ST_HIDDEN;

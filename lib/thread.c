@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -192,7 +193,7 @@ int st_level_take(struct st_thread *t)
 	for (i = 0; i < ST_NEST_MAX; i++) {
 		int free_ = 0;
 
-		if (__atomic_compare_exchange_n(&t->busy[i], &free_, 1, 0, __ATOMIC_ACQUIRE,
+		if (__atomic_compare_exchange_n(&t->busy[i], &free_, 1, 0, __ATOMIC_SEQ_CST,
 						__ATOMIC_RELAXED)) {
 			t->sp[i] = sp;
 			return i;
@@ -213,6 +214,38 @@ int st_level_take(struct st_thread *t)
 void st_level_give(struct st_thread *t, int level)
 {
 	__atomic_store_n(&t->busy[level], 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * At exit: other threads may be in the middle of copying an event, and
+ * exit_group() would stop them mid-line. st_ready is already 0, so no new
+ * event starts (st_call_end looks again after taking its level); wait, a
+ * bounded while, until no other thread holds a level.
+ */
+void st_thread_drain(void)
+{
+	struct st_thread *self = st_self;
+	uint64_t deadline = st_now_mono() + 100000000ull; /* 100 ms at most */
+	unsigned a, s;
+
+	for (a = 0; a < ST_ARENAS; a++) {
+		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
+		unsigned long bits;
+
+		if (!arena)
+			break;
+		bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_SEQ_CST);
+		for (s = 0; s < ST_ARENA_SLOTS; s++) {
+			struct st_thread *t = (struct st_thread *)(void *)((char *)arena + s * st_stride);
+
+			if (!(bits & (1ul << s)) || t == self)
+				continue;
+			while ((__atomic_load_n(&t->busy[0], __ATOMIC_SEQ_CST) ||
+				__atomic_load_n(&t->busy[1], __ATOMIC_SEQ_CST)) &&
+			       st_now_mono() < deadline)
+				sched_yield();
+		}
+	}
 }
 
 /* tid and comm, once per thread, and again in a fork()ed child. */
