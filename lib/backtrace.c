@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -77,9 +78,13 @@ static void st_frame_encode(struct st_frame *f)
  * sigaltstack, and too big for static TLS (glibc takes that from every
  * thread's stack). They live in the thread's block, one set per level.
  */
+#define ST_BT_MAX  64
+#define ST_BT_OURS 6 /* our own frames above the program's: bt, call_end, the wrapper */
 struct st_bt_area {
 	unw_context_t uc;
 	unw_cursor_t cur;
+	void *ips[ST_BT_MAX + ST_BT_OURS];
+	struct st_frame *hit[ST_BT_MAX];
 };
 _Static_assert(sizeof(struct st_bt_area) <= ST_BT_AREA, "ST_BT_AREA too small");
 
@@ -265,6 +270,68 @@ static void st_json_frame(struct st_json *j, uintptr_t ip, const struct st_frame
 		st_json_frame_fields(j, ip, f);
 }
 
+/* A frame already symbolized, or NULL. */
+static struct st_frame *st_frame_cached(uintptr_t ip)
+{
+	return (struct st_frame *)st_slot_find(st_frames, ST_FRAMES, sizeof(struct st_frame), ip,
+					       16, NULL);
+}
+
+/*
+ * The common case, a call site seen before: unw_backtrace() walks with
+ * libunwind's trace cache (much cheaper than stepping a cursor) on the
+ * program's own stack (it needs little of it: measured by t-altstack), and
+ * every frame is already symbolized. Returns 0 when a frame is new, and the
+ * caller takes the slow path, on the private stack, that symbolizes it.
+ */
+static int st_json_bt_fast(struct st_json *j, int max, struct st_bt_area *a)
+{
+	void **ips = a->ips;
+	struct st_frame **hit = a->hit;
+	int n = unw_backtrace(ips, max + ST_BT_OURS), i, first = -1, shown = 0;
+
+	for (i = 0; i < n && shown < max; i++) {
+		uintptr_t ip = (uintptr_t)ips[i];
+
+		if (first < 0 && ip >= st_self_lo && ip < st_self_hi)
+			continue;
+		if (first < 0)
+			first = i;
+		hit[shown] = st_frame_cached(ip);
+		if (!hit[shown])
+			return 0; /* a new address: the slow path symbolizes it */
+		shown++;
+	}
+	if (first < 0)
+		return 0;
+	st_json_key(j, "bt");
+	st_json_arr(j);
+	for (i = 0; i < shown && st_json_room(j) >= 512; i++)
+		st_json_frame(j, (uintptr_t)ips[first + i], hit[i]);
+	st_json_arr_end(j);
+	return 1;
+}
+
+/*
+ * Is this call on the thread's own stack, with the room libunwind's fast
+ * walk needs (several KiB: more than a handler on a legacy 8 KiB
+ * sigaltstack has left, measured by t-altstack)? The kernel says whether we
+ * are on the sigaltstack; its answer is kept for the stack pointer it was
+ * given, so a thread that sends from the same depth asks once, not per event.
+ */
+static int st_bt_on_thread_stack(struct st_thread *t)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	stack_t ss;
+
+	if (t->bt_sp_ok && sp + 4096 > t->bt_sp_ok && sp < t->bt_sp_ok + 4096)
+		return 1;
+	if (st_sys(SYS_sigaltstack, NULL, &ss) != 0 || (ss.ss_flags & SS_ONSTACK))
+		return 0;
+	t->bt_sp_ok = sp;
+	return 1;
+}
+
 /* What the walk needs, handed across to the private stack. */
 struct st_bt_job {
 	struct st_json *j;
@@ -358,12 +425,15 @@ void st_json_bt(struct st_json *j, int max, struct st_thread *t, int level)
 	/* libunwind writes to its pipe: a cancellation point, not to be taken here. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel);
 	t->internal++;
+	if (st_bt_on_thread_stack(t) && st_json_bt_fast(j, max, a))
+		goto out;
 	if (unw_getcontext(&a->uc) == 0) {
 		if (top)
 			st_on_stack(top, st_bt_walk, &job);
 		else
 			st_bt_walk(&job);
 	}
+out:
 	t->internal--;
 	pthread_setcancelstate(cancel, &unused);
 	st_bt_leave();

@@ -174,6 +174,7 @@ struct st_thread {
 	char comm[17];
 	size_t who_len;
 	char who[160]; /* ,"pid":..,"tid":..,"comm":".." encoded once */
+	uintptr_t bt_sp_ok; /* a stack pointer the kernel said is not on the sigaltstack */
 	uint64_t ts_sec;    /* the second whose digits are in ts_digits */
 	size_t ts_len;
 	char ts_digits[24]; /* a timestamp's leading digits change once a second */
