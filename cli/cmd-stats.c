@@ -8,11 +8,13 @@
 
 #include "cli.h"
 
-#define NCALLS	 8
+#define NSEND	 8 /* the send calls; after them the lifecycle calls, which send nothing */
+#define NCALLS	 13
 #define NBUCKETS 64
 
-static const char *const call_names[NCALLS] = {"send",	"sendto", "sendmsg",  "sendmmsg",
-					       "write", "writev", "sendfile", "sendfile64"};
+static const char *const call_names[NCALLS] = {
+    "send",	  "sendto",  "sendmsg", "sendmmsg", "write", "writev",	"sendfile",
+    "sendfile64", "connect", "accept",	"accept4",  "close", "shutdown"};
 
 struct durs {
 	long long *v;
@@ -174,6 +176,26 @@ static void add_peer(struct stats *st, const char *sock, const char *peer, int f
 	st->peers[i].bytes += bytes;
 }
 
+static void add_dur(struct call_stat *c, long long dur)
+{
+	if (c->d.n == c->d.cap) {
+		c->d.cap = c->d.cap ? 2 * c->d.cap : 1024;
+		c->d.v = realloc(c->d.v, c->d.cap * sizeof(*c->d.v));
+		if (!c->d.v)
+			exit(EXIT_TROUBLE);
+	}
+	c->d.v[c->d.n++] = dur;
+}
+
+/* connect, accept, close, shutdown: counted and timed, with no bytes or peers. */
+static void add_life(struct call_stat *c, const struct evf *e, int failed)
+{
+	c->calls++;
+	c->errors += failed;
+	c->total_ns += e->dur > 0 ? (unsigned long long)e->dur : 0;
+	add_dur(c, e->dur);
+}
+
 static void add(struct stats *st, const struct evf *e)
 {
 	unsigned long long bytes;
@@ -186,6 +208,10 @@ static void add(struct stats *st, const struct evf *e)
 	if (k == NCALLS)
 		return;
 	st->events++;
+	if (k >= NSEND) {
+		add_life(&st->call[k], e, failed);
+		return;
+	}
 	/* Bytes the kernel took: ret, or the sum of msg_len for sendmmsg. */
 	if (k == 3)
 		bytes = e->bytes_sent > 0 ? (unsigned long long)e->bytes_sent : 0;
@@ -196,13 +222,7 @@ static void add(struct stats *st, const struct evf *e)
 	c->errors += failed;
 	c->bytes += bytes;
 	c->total_ns += e->dur > 0 ? (unsigned long long)e->dur : 0;
-	if (c->d.n == c->d.cap) {
-		c->d.cap = c->d.cap ? 2 * c->d.cap : 1024;
-		c->d.v = realloc(c->d.v, c->d.cap * sizeof(*c->d.v));
-		if (!c->d.v)
-			exit(EXIT_TROUBLE);
-	}
-	c->d.v[c->d.n++] = e->dur;
+	add_dur(c, e->dur);
 	st->size_hist[bucket(e->len > 0 ? (unsigned long long)e->len : 0)]++;
 	st->lat_hist[bucket(e->dur > 0 ? (unsigned long long)e->dur : 0)]++;
 	if (e->peer.p && e->peer.n)
@@ -275,14 +295,14 @@ static void histogram(const char *title, const unsigned long *h, const char *uni
 
 static void print_text(struct stats *st)
 {
-	unsigned long calls = 0, errors = 0;
+	unsigned long calls = 0, errors = 0, lifecycle = 0;
 	unsigned long long bytes = 0, total = 0;
 	size_t i;
 	int k;
 
 	printf("%-10s %10s %8s %14s %12s %10s %10s\n", "call", "calls", "errors", "bytes",
 	       "total ms", "p50 us", "p99 us");
-	for (k = 0; k < NCALLS; k++) {
+	for (k = 0; k < NSEND; k++) {
 		struct call_stat *c = &st->call[k];
 
 		if (!c->calls)
@@ -298,6 +318,19 @@ static void print_text(struct stats *st)
 	}
 	printf("%-10s %10lu %8lu %14llu %12.3f\n", "total", calls, errors, bytes,
 	       (double)total / 1e6);
+	for (k = NSEND; k < NCALLS; k++) {
+		struct call_stat *c = &st->call[k];
+
+		if (!c->calls)
+			continue;
+		if (!lifecycle++)
+			printf("\n%-10s %10s %8s %14s %12s %10s %10s\n", "lifecycle", "calls",
+			       "errors", "", "total ms", "p50 us", "p99 us");
+		qsort(c->d.v, c->d.n, sizeof(*c->d.v), by_value);
+		printf("%-10s %10lu %8lu %14s %12.3f %10.1f %10.1f\n", call_names[k], c->calls,
+		       c->errors, "", (double)c->total_ns / 1e6, (double)pct(&c->d, 0.5) / 1e3,
+		       (double)pct(&c->d, 0.99) / 1e3);
+	}
 	if (st->npeers)
 		qsort(st->peers, st->npeers, sizeof(*st->peers), by_calls);
 	printf("\n%-16s %-40s %10s %8s %14s\n", "socket", "peer or destination", "calls", "errors",

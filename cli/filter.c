@@ -74,7 +74,27 @@ int filter_option(struct filter *f, int opt, const char *arg)
 	return r;
 }
 
-/* "send,sendto": is name one of them? "sendfile" covers sendfile64. */
+/* Is `name` the lifecycle call `call`, or one that `call` also covers? */
+static int covers(const char *item, size_t l, const char *name)
+{
+	static const char *const groups[][2] = {
+	    {"sendfile", "sendfile64"}, {"accept", "accept4"},	  {"lifecycle", "connect"},
+	    {"lifecycle", "accept"},	{"lifecycle", "accept4"}, {"lifecycle", "close"},
+	    {"lifecycle", "shutdown"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (strlen(groups[i][0]) == l && !strncmp(item, groups[i][0], l) &&
+		    !strcmp(name, groups[i][1]))
+			return 1;
+	return 0;
+}
+
+/*
+ * "send,sendto": is name one of them? "sendfile" covers sendfile64, "accept"
+ * accept4, and "lifecycle" connect, accept, close and shutdown.
+ */
 static int in_list(const char *list, const char *name)
 {
 	size_t n = strlen(name);
@@ -83,8 +103,7 @@ static int in_list(const char *list, const char *name)
 	for (p = list; *p;) {
 		size_t l = strcspn(p, ",");
 
-		if ((l == n && !strncmp(p, name, l)) ||
-		    (l == 8 && !strncmp(p, "sendfile", 8) && !strcmp(name, "sendfile64")))
+		if ((l == n && !strncmp(p, name, l)) || covers(p, l, name))
 			return 1;
 		p += l;
 		if (*p == ',')
@@ -155,6 +174,8 @@ void evf_from_json(json_t *ev, struct evf *e, char **flags_text)
 	evs_json(&e->type, json_object_get(sock, "type"));
 	evs_json(&e->proto, json_object_get(sock, "proto"));
 	evs_json(&e->peer, json_object_get(sock, "peer"));
+	if (!e->peer.p) /* accept: the listener has no peer, the new connection has */
+		evs_json(&e->peer, json_object_get(json_object_get(ev, "new_sock"), "peer"));
 	*flags_text = json_is_array(flags) ? json_dumps(flags, JSON_COMPACT) : NULL;
 	e->flags.p = *flags_text;
 	e->flags.n = *flags_text ? strlen(*flags_text) : 0;
@@ -238,7 +259,8 @@ int filter_match(const struct filter *f, json_t *ev)
 const char *filter_help(void)
 {
 	return "  --pid=PID, --tid=TID  events of that process or thread\n"
-	       "  --call=LIST           calls named in LIST (send,sendto,...)\n"
+	       "  --call=LIST           calls named in LIST (send,sendto,...; lifecycle for\n"
+	       "                        connect,accept,close,shutdown)\n"
 	       "  --fd=FD               calls on that fd\n"
 	       "  --flag=NAME           calls with that flag (MSG_MORE, or MORE)\n"
 	       "  --errors              calls that failed\n"

@@ -257,17 +257,62 @@ static void fmt_dur(FILE *out, json_int_t ns)
 		fprintf(out, " <%.1fms>", ns / 1e6);
 }
 
+/* ") = RET ERRNO <dur>"; accept's new fd with its socket, as strace -yy shows it. */
+static void fmt_ret(FILE *out, json_t *ev)
+{
+	const char *err = str(ev, "errno");
+	json_t *nsock = json_object_get(ev, "new_sock");
+
+	fprintf(out, ") = %lld", (long long)json_integer_value(json_object_get(ev, "ret")));
+	if (json_is_object(nsock))
+		fmt_sock(out, nsock);
+	if (err)
+		fprintf(out, " %s%s%s", col(C_ERR), err, col(C_OFF));
+	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
+}
+
+/*
+ * The lifecycle records (run -e lifecycle), after "call(fd<sock>":
+ *   connect(8<TCP:a->b>, 127.0.0.1:80) = 0
+ *   accept4(7<TCP:a>, SOCK_CLOEXEC) = 9<TCP:a->c>
+ *   shutdown(8<TCP:a->b>, SHUT_WR) = 0
+ *   close(8<TCP:a->b>) = 0
+ * Returns 0 for the send calls.
+ */
+static int fmt_life(FILE *out, json_t *ev, const char *call)
+{
+	if (!strcmp(call, "connect")) {
+		fputs(", ", out);
+		fmt_addr(out, json_is_string(json_object_get(ev, "addr"))
+				  ? json_string_value(json_object_get(ev, "addr"))
+				  : "NULL");
+	} else if (!strcmp(call, "accept4")) {
+		fputs(", ", out);
+		fmt_flags(out, json_object_get(ev, "sock_flags"));
+	} else if (!strcmp(call, "shutdown")) {
+		fputs(", ", out);
+		fmt_value(out, json_object_get(ev, "how"));
+	} else if (strcmp(call, "accept") && strcmp(call, "close")) {
+		return 0;
+	}
+	fmt_ret(out, ev);
+	return 1;
+}
+
 static void fmt_call(FILE *out, json_t *ev)
 {
 	const char *call = str(ev, "call");
 	json_t *sock = json_object_get(ev, "sock"), *addr = json_object_get(ev, "addr");
 	json_t *flags = json_object_get(ev, "flags");
-	const char *err = str(ev, "errno");
 
 	fprintf(out, " %s%s%s(%lld", col(C_CALL), call ? call : "?", col(C_OFF),
 		(long long)json_integer_value(json_object_get(ev, "fd")));
 	if (json_is_object(sock))
 		fmt_sock(out, sock);
+	else if (json_is_null(sock))
+		fputs("<?>", out);
+	if (call && fmt_life(out, ev, call))
+		return;
 	fputs(", ", out);
 	if (!call) {
 		fputs("...", out);
@@ -295,10 +340,7 @@ static void fmt_call(FILE *out, json_t *ev)
 		fputs(", ", out);
 		fmt_flags(out, flags);
 	}
-	fprintf(out, ") = %lld", (long long)json_integer_value(json_object_get(ev, "ret")));
-	if (err)
-		fprintf(out, " %s%s%s", col(C_ERR), err, col(C_OFF));
-	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
+	fmt_ret(out, ev);
 	if (json_is_string(json_object_get(ev, "payload"))) {
 		char *p = json_dumps(json_object_get(ev, "payload"), JSON_ENCODE_ANY);
 

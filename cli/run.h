@@ -20,7 +20,8 @@ struct run_opts {
 	"  -F, --per-process  one file per process, FILE.PID (like strace -ff)\n"                  \
 	"  -a, --all-fds      write/writev/sendfile on every fd, not only sockets\n"               \
 	"                     [SENDTRACE_FDS=all]\n"                                               \
-	"  -e, --calls LIST   trace only these calls (send,sendto,...) [SENDTRACE_CALLS]\n"        \
+	"  -e, --calls LIST   trace only these calls (send,sendto,...) [SENDTRACE_CALLS];\n"       \
+	"                     all,lifecycle adds connect/accept/close/shutdown records\n"        \
 	"  -s, --payload N    record the first N bytes sent (0-1024; may hold secrets)\n"          \
 	"                     [SENDTRACE_PAYLOAD]\n"                                               \
 	"  -k, --backtrace[=N] N call-site frames per event, 16 with -k alone\n"                   \

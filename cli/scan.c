@@ -248,6 +248,11 @@ static int object(struct scan *s, struct evf *f, int level)
 					f->addr = sv;
 				else if (key_is(&k, "bytes_sent"))
 					f->big_bytes = 1;
+			} else if (key_is(&k, "new_sock")) {
+				/* accept's peer is in here: jansson's path reads it. */
+				f->odd = 1;
+				if (!value(s, NULL, 0))
+					return 0;
 			} else if (s->p < s->end &&
 				   (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))) {
 				if (!number(s, &iv, &is_int))

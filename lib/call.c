@@ -135,6 +135,9 @@ static const char *const st_call_names[] = {
     [ST_CALL_SENDMSG] = "sendmsg",   [ST_CALL_SENDMMSG] = "sendmmsg",
     [ST_CALL_WRITE] = "write",	     [ST_CALL_WRITEV] = "writev",
     [ST_CALL_SENDFILE] = "sendfile", [ST_CALL_SENDFILE64] = "sendfile64",
+    [ST_CALL_CONNECT] = "connect",   [ST_CALL_ACCEPT] = "accept",
+    [ST_CALL_ACCEPT4] = "accept4",   [ST_CALL_CLOSE] = "close",
+    [ST_CALL_SHUTDOWN] = "shutdown",
 };
 
 #define ST_CALL_HEAD "{\"v\":1,\"event\":\"call\",\"ts\":"
@@ -149,6 +152,9 @@ static const struct {
     [ST_CALL_SENDMSG] = ST_Q("sendmsg"),   [ST_CALL_SENDMMSG] = ST_Q("sendmmsg"),
     [ST_CALL_WRITE] = ST_Q("write"),	       [ST_CALL_WRITEV] = ST_Q("writev"),
     [ST_CALL_SENDFILE] = ST_Q("sendfile"), [ST_CALL_SENDFILE64] = ST_Q("sendfile64"),
+    [ST_CALL_CONNECT] = ST_Q("connect"),   [ST_CALL_ACCEPT] = ST_Q("accept"),
+    [ST_CALL_ACCEPT4] = ST_Q("accept4"),   [ST_CALL_CLOSE] = ST_Q("close"),
+    [ST_CALL_SHUTDOWN] = ST_Q("shutdown"),
 };
 
 /*
@@ -177,7 +183,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	 * call, so that a reset the send provokes cannot hide its peer.
 	 */
 	is_sock = st_fd_is_socket(fd, c->t0);
-	if (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS) {
+	if (check == ST_SOCKET_ONLY || (check == ST_SOCKET_FD && st_config.fds == ST_FDS_SOCKETS)) {
 		struct stat sb;
 
 		if (is_sock == 0)
@@ -194,6 +200,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	c->len = 0;
 	memset(&c->msg, 0, sizeof(c->msg));
 	c->fd = fd;
+	c->gen = kind == ST_CALL_CLOSE ? st_fd_gen(fd) : 0;
 	c->ts = st_now_real();
 	errno = saved; /* the real call must see the program's errno */
 	return 1;
@@ -232,7 +239,10 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
-	st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
+	if (c->kind == ST_CALL_CLOSE)
+		st_json_sock_was(&c->j, c->fd, c->gen, &c->sock);
+	else
+		st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
 	if (st_config.backtrace)
 		st_json_bt(&c->j, st_config.backtrace, t, c->level);
 }
@@ -248,7 +258,8 @@ void st_call_emit(struct st_call *c)
 		errno = c->saved_errno;
 		return;
 	}
-	findings = st_config.lint ? st_lint(c) : 0;
+	/* The rules are about sends; the lifecycle calls have none. */
+	findings = st_config.lint && (ST_CALLS_SEND & (1u << c->kind)) ? st_lint(c) : 0;
 	if (st_config.only_lint && !findings) {
 		st_level_give(c->t, c->level);
 		errno = c->saved_errno;

@@ -169,35 +169,58 @@ static void st_load_numbers(void)
 		st_config.reserve_kib = 1024;
 }
 
-/* Comma-separated call names; "sendfile" covers sendfile64 too. */
+/*
+ * Comma-separated names. "all" is every send call (the default); "sendfile"
+ * covers sendfile64 and "accept" accept4; "lifecycle" is connect, accept,
+ * close and shutdown, which are recorded only when named.
+ */
+static const struct {
+	const char *name;
+	unsigned mask;
+} st_call_sets[] = {
+    {"all", ST_CALLS_SEND},
+    {"send", 1u << ST_CALL_SEND},
+    {"sendto", 1u << ST_CALL_SENDTO},
+    {"sendmsg", 1u << ST_CALL_SENDMSG},
+    {"sendmmsg", 1u << ST_CALL_SENDMMSG},
+    {"write", 1u << ST_CALL_WRITE},
+    {"writev", 1u << ST_CALL_WRITEV},
+    {"sendfile", 1u << ST_CALL_SENDFILE | 1u << ST_CALL_SENDFILE64},
+    {"sendfile64", 1u << ST_CALL_SENDFILE64},
+    {"connect", 1u << ST_CALL_CONNECT},
+    {"accept", 1u << ST_CALL_ACCEPT | 1u << ST_CALL_ACCEPT4},
+    {"accept4", 1u << ST_CALL_ACCEPT4},
+    {"close", 1u << ST_CALL_CLOSE},
+    {"shutdown", 1u << ST_CALL_SHUTDOWN},
+    {"lifecycle", ST_CALLS_LIFECYCLE},
+};
+
 static void st_load_calls(void)
 {
-	static const char *const names[] = {"send",  "sendto", "sendmsg",  "sendmmsg",
-					    "write", "writev", "sendfile", "sendfile64"};
 	const char *v = st_getenv("SENDTRACE_CALLS"), *p;
 	unsigned mask = 0;
 	size_t i;
 
-	st_config.calls = ~0u;
-	if (!v || !v[0] || !strcmp(v, "all"))
+	st_config.calls = ST_CALLS_SEND;
+	if (!v || !v[0])
 		return;
 	for (p = v; *p;) {
 		size_t n = strcspn(p, ",");
 		int found = 0;
 
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-			if (strlen(names[i]) == n && !strncmp(p, names[i], n)) {
-				mask |= 1u << i;
-				if (i == ST_CALL_SENDFILE)
-					mask |= 1u << ST_CALL_SENDFILE64;
+		for (i = 0; i < sizeof(st_call_sets) / sizeof(st_call_sets[0]); i++) {
+			if (strlen(st_call_sets[i].name) == n &&
+			    !strncmp(p, st_call_sets[i].name, n)) {
+				mask |= st_call_sets[i].mask;
 				found = 1;
 			}
 		}
 		if (!found) {
 			st_warn("SENDTRACE_CALLS='", v,
-				"' is not valid (accepts all, or a comma-separated list of send, "
-				"sendto, sendmsg, sendmmsg, write, writev, sendfile, sendfile64); "
-				"tracing all calls");
+				"' is not valid (accepts a comma-separated list of all, send, "
+				"sendto, sendmsg, sendmmsg, write, writev, sendfile, sendfile64, "
+				"connect, accept, accept4, close, shutdown, lifecycle); "
+				"tracing all send calls");
 			return;
 		}
 		p += n;

@@ -22,6 +22,10 @@ extern const struct st_xlat st_families[];
 extern const struct st_xlat st_socktypes[];
 extern const struct st_xlat st_ipprotos[];
 extern const struct st_xlat st_sol_levels[];
+extern const struct st_xlat st_shut_hows[];
+
+/* accept4's SOCK_NONBLOCK/SOCK_CLOEXEC by name, then other bits as "0x..". */
+void st_json_sock_flags(struct st_json *j, int flags);
 
 /* One MSG_* flag. `send` is 0 for flags that only mean something to recv. */
 struct st_flag {

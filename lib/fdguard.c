@@ -240,14 +240,22 @@ static int st_fd_watched(int fd)
 	return fd == 2 || st_fd_ours(fd);
 }
 
+/*
+ * close(), and with SENDTRACE_CALLS=close a record of it: the socket is
+ * described from the table as it was before the call, since afterwards the
+ * number names nothing, or another thread's new file.
+ */
 static int st_close_how(int fd, int (*next)(int))
 {
-	int r;
+	struct st_call c;
+	int r, traced;
 
 	if (__builtin_expect(st_fd_ours(fd), 0)) {
 		errno = EBADF; /* not the program's: untraced, it was not open */
 		return -1;
 	}
+	traced = (st_config.calls & (1u << ST_CALL_CLOSE)) &&
+		 st_call_begin(&c, ST_CALL_CLOSE, fd, ST_SOCKET_ONLY, NULL);
 	if (fd == 2) {
 		struct st_fdlock l;
 		int e;
@@ -257,13 +265,18 @@ static int st_close_how(int fd, int (*next)(int))
 		st_err_lock(&l);
 		r = next(fd);
 		e = errno;
-		st_fd_changed(fd);
+		if (!traced)
+			st_fd_changed(fd);
 		st_fd_unlock(&l);
 		errno = e;
-		return r;
+	} else {
+		r = next(fd);
 	}
-	r = next(fd);
-	st_fd_changed(fd); /* even on error: EINTR/EIO may still have closed it */
+	if (traced)
+		st_call_end(&c, r); /* copies the entry while its generation still holds */
+	st_fd_changed(fd);	    /* even on error: EINTR/EIO may still have closed it */
+	if (traced)
+		st_call_emit(&c); /* restores the call's errno */
 	return r;
 }
 

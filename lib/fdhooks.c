@@ -60,10 +60,37 @@ static int st_socketpair(int domain, int type, int proto, int sv[2])
 	return r;
 }
 
+/*
+ * The lifecycle records (SENDTRACE_CALLS=connect,accept,close,shutdown):
+ * checked against the mask first, so that untraced they cost one load.
+ */
+static int st_life_begin(struct st_call *c, enum st_callkind kind, int fd)
+{
+	return (st_config.calls & (1u << kind)) && st_call_begin(c, kind, fd, ST_SOCKET_ONLY, NULL);
+}
+
+/* An address the program passed in, read without trusting it. */
+static void st_life_addr(struct st_call *c, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_storage ss;
+	struct st_mem m;
+	socklen_t n = len > sizeof(ss) ? (socklen_t)sizeof(ss) : len;
+
+	st_mem_for(&m, c);
+	st_json_key(&c->j, "addr");
+	if (addr && len && st_mem_copy(&m, &ss, addr, n) == 0)
+		st_json_sockaddr(&c->j, (struct sockaddr *)&ss, n);
+	else
+		st_json_null(&c->j);
+	st_json_key(&c->j, "addrlen");
+	st_json_uint(&c->j, len);
+}
+
 /* A connection accepted: its endpoints are final now, so learn them at once. */
 static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, int four)
 {
-	int r;
+	struct st_call c;
+	int r, traced = st_life_begin(&c, four ? ST_CALL_ACCEPT4 : ST_CALL_ACCEPT, fd);
 
 	if (four)
 		r = ST_NEXT(accept4) ? st_real.accept4(fd, addr, len, flags)
@@ -72,8 +99,25 @@ static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, 
 		r = ST_NEXT(accept) ? st_real.accept(fd, addr, len)
 				    : (int)st_sys(SYS_accept, fd, addr, len);
 	if (r >= 0) {
+		int saved = errno;
+
 		st_fd_changed(r);
 		st_fd_learn_now(r);
+		errno = saved;
+	}
+	if (traced) {
+		struct st_sockinfo si;
+
+		st_call_end(&c, r);
+		if (four) {
+			st_json_key(&c.j, "sock_flags");
+			st_json_sock_flags(&c.j, flags);
+		}
+		if (r >= 0) {
+			st_json_key(&c.j, "new_sock");
+			st_json_sock(&c.j, r, &si, c.t0 + c.dur);
+		}
+		st_call_emit(&c);
 	}
 	return r;
 }
@@ -85,12 +129,37 @@ static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, 
  */
 static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
+	struct st_call c;
+	int traced = st_life_begin(&c, ST_CALL_CONNECT, fd);
 	int r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
 				 : (int)st_sys(SYS_connect, fd, addr, len);
+	int saved = errno;
 
 	st_fd_changed(fd);
 	if (r == 0)
 		st_fd_learn_now(fd);
+	errno = saved;
+	if (traced) {
+		st_call_end(&c, r);
+		st_life_addr(&c, addr, len);
+		st_call_emit(&c);
+	}
+	return r;
+}
+
+/* shutdown() changes no fd: it is interposed only to be recorded. */
+static int st_shutdown(int fd, int how)
+{
+	struct st_call c;
+	int traced = st_life_begin(&c, ST_CALL_SHUTDOWN, fd);
+	int r = ST_NEXT(shutdown) ? st_real.shutdown(fd, how) : (int)st_sys(SYS_shutdown, fd, how);
+
+	if (traced) {
+		st_call_end(&c, r);
+		st_json_key(&c.j, "how");
+		st_json_xlat(&c.j, st_shut_hows, how);
+		st_call_emit(&c);
+	}
 	return r;
 }
 
@@ -335,6 +404,11 @@ ST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 ST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	return st_bind_fd(fd, addr, len);
+}
+
+ST_EXPORT int shutdown(int fd, int how)
+{
+	return st_shutdown(fd, how);
 }
 
 ST_EXPORT int pipe(int fds[2])

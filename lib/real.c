@@ -41,6 +41,7 @@ void st_bind(void)
 	ST_BIND(accept4);
 	ST_BIND(connect);
 	ST_BIND(bind);
+	ST_BIND(shutdown);
 	ST_BIND(dup);
 	ST_BIND(pipe);
 	ST_BIND(pipe2);

@@ -345,6 +345,22 @@ out:
 	errno = saved;
 }
 
+unsigned st_fd_gen(int fd)
+{
+	struct st_fd *e = st_fd_entry(fd);
+
+	return e ? __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) : 0;
+}
+
+void st_json_sock_was(struct st_json *j, int fd, unsigned gen, struct st_sockinfo *si)
+{
+	struct st_fd *e = st_fd_entry(fd);
+
+	memset(si, 0, sizeof(*si));
+	if (!e || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen || !st_fd_copy(j, e, si, 0))
+		st_json_null(j);
+}
+
 int st_sock_known(int fd)
 {
 	struct st_fd *e = st_fd_entry(fd);

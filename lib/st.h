@@ -38,6 +38,7 @@ struct st_real {
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
+	int (*shutdown)(int, int);
 	int (*dup)(int);
 	int (*pipe)(int[2]);
 	int (*pipe2)(int[2], int);
@@ -211,7 +212,11 @@ void st_after_fork_silent(void) ST_HIDDEN;
 #define ST_EVENT_MAX 16384
 #define ST_NEST_MAX  2 /* a signal handler may send while a call is traced */
 
-enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD };
+/*
+ * Which fds a call is traced on: any; sockets only where SENDTRACE_FDS says
+ * so (write, writev); sockets only, always (the lifecycle calls).
+ */
+enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD, ST_SOCKET_ONLY };
 
 /* What the event says of the socket, for the decoders and the lint rules. */
 struct st_sockinfo {
@@ -231,7 +236,15 @@ enum st_callkind {
 	ST_CALL_WRITEV,
 	ST_CALL_SENDFILE,
 	ST_CALL_SENDFILE64,
+	/* The lifecycle calls, recorded only when SENDTRACE_CALLS names them. */
+	ST_CALL_CONNECT,
+	ST_CALL_ACCEPT,
+	ST_CALL_ACCEPT4,
+	ST_CALL_CLOSE,
+	ST_CALL_SHUTDOWN,
 };
+#define ST_CALLS_SEND	   0xffu /* send .. sendfile64: what "all" and the default trace */
+#define ST_CALLS_LIFECYCLE (0x1fu << ST_CALL_CONNECT)
 
 /* What the msghdr decoder saw, for the lint rules. */
 struct st_msginfo {
@@ -260,6 +273,7 @@ struct st_call {
 	uint64_t ts;
 	uint64_t t0;
 	uint64_t dur;
+	unsigned gen; /* close: the fd's table generation before the call */
 	int level;
 	struct st_thread *t;
 	struct st_json j;
@@ -326,6 +340,13 @@ void st_record_emit(struct st_rec *r) ST_HIDDEN;
 /* 1 a socket, 0 something else, -1 unknown; learns the fd (before the call) if needed. */
 int st_fd_is_socket(int fd, uint64_t now) ST_HIDDEN;
 void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si, uint64_t now) ST_HIDDEN;
+/*
+ * For close(): the fd's generation before the call, then, after it, the
+ * entry as it was, or null if the number changed hands (never a query: the
+ * fd is gone, or another thread's now).
+ */
+unsigned st_fd_gen(int fd) ST_HIDDEN;
+void st_json_sock_was(struct st_json *j, int fd, unsigned gen, struct st_sockinfo *si) ST_HIDDEN;
 /* The program changed what these numbers name: their entries no longer hold. */
 void st_fd_changed(int fd) ST_HIDDEN;
 void st_fd_changed_range(unsigned lo, unsigned hi) ST_HIDDEN;

@@ -55,6 +55,36 @@ const struct st_xlat st_sol_levels[] = {
     {SOL_UDP, "SOL_UDP"},	{SOL_TCP, "SOL_TCP"}, {0, NULL},
 };
 
+const struct st_xlat st_shut_hows[] = {
+    {SHUT_RD, "SHUT_RD"},
+    {SHUT_WR, "SHUT_WR"},
+    {SHUT_RDWR, "SHUT_RDWR"},
+    {0, NULL},
+};
+
+static const struct st_xlat st_sock_flag_bits[] = {
+    {SOCK_NONBLOCK, "SOCK_NONBLOCK"},
+    {SOCK_CLOEXEC, "SOCK_CLOEXEC"},
+    {0, NULL},
+};
+
+void st_json_sock_flags(struct st_json *j, int flags)
+{
+	const struct st_xlat *x;
+	unsigned rest = (unsigned)flags;
+
+	st_json_arr(j);
+	for (x = st_sock_flag_bits; x->name; x++) {
+		if (rest & (unsigned)x->val) {
+			st_json_cstr(j, x->name);
+			rest &= ~(unsigned)x->val;
+		}
+	}
+	if (rest)
+		st_json_hexnum(j, rest);
+	st_json_arr_end(j);
+}
+
 const char *st_xlat_name(const struct st_xlat *tab, long val)
 {
 	for (; tab->name; tab++)
