@@ -80,7 +80,9 @@ static int covers(const char *item, size_t l, const char *name)
 	static const char *const groups[][2] = {
 	    {"sendfile", "sendfile64"}, {"accept", "accept4"},	  {"lifecycle", "connect"},
 	    {"lifecycle", "accept"},	{"lifecycle", "accept4"}, {"lifecycle", "close"},
-	    {"lifecycle", "shutdown"},
+	    {"lifecycle", "shutdown"},	{"all", "send"},	  {"all", "sendto"},
+	    {"all", "sendmsg"},		{"all", "sendmmsg"},	  {"all", "write"},
+	    {"all", "writev"},		{"all", "sendfile"},	  {"all", "sendfile64"},
 	};
 	size_t i;
 
@@ -93,7 +95,8 @@ static int covers(const char *item, size_t l, const char *name)
 
 /*
  * "send,sendto": is name one of them? "sendfile" covers sendfile64, "accept"
- * accept4, and "lifecycle" connect, accept, close and shutdown.
+ * accept4, "all" every send call (as in SENDTRACE_CALLS), and "lifecycle"
+ * connect, accept, close and shutdown.
  */
 static int in_list(const char *list, const char *name)
 {
