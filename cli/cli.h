@@ -24,6 +24,7 @@ extern const struct cmd_entry cmd_show_entry;
 extern const struct cmd_entry cmd_lint_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_env_entry;
+extern const struct cmd_entry cmd_pcap_entry;
 
 void cli_usage(const struct cmd_entry *cmd, FILE *out);
 /* getopt's result for -h, -V or a bad option: the exit status; -1 for any other. */
@@ -133,6 +134,13 @@ const char *filter_help(void);
 /* ---- follow.c ---- */
 int follow_file(const char *path, const struct filter *f, void (*emit)(json_t *, void *),
 		void *arg);
+
+/* ---- pcapng.c: the capture file's blocks; 0 on success, -1 on a write error ---- */
+#define PCAPNG_FRAME_MAX 65600 /* the largest frame cmd-pcap.c synthesizes */
+int pcapng_section(FILE *out, const char *app);
+int pcapng_interface(FILE *out, unsigned short linktype, const char *name, const char *descr);
+int pcapng_packet(FILE *out, unsigned ifid, unsigned long long ts_ns, const void *data,
+		  size_t caplen, size_t origlen, const char *comment);
 
 /* ---- symbols.c ---- */
 const char *sym_file_line(const char *obj, const char *off_hex);
