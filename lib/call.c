@@ -233,8 +233,6 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_int(&c->j, c->fd);
 	st_json_key(&c->j, "sock");
 	st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
-	if (st_config.backtrace)
-		st_json_bt(&c->j, st_config.backtrace, t, c->level);
 }
 
 void st_call_emit(struct st_call *c)
@@ -254,6 +252,14 @@ void st_call_emit(struct st_call *c)
 		errno = c->saved_errno;
 		return;
 	}
+	/*
+	 * The backtrace comes after every other field but the last three: it is
+	 * the one field that can be shortened, so it takes only the room left
+	 * (backtrace.c), and an event that keeps none of its findings (above)
+	 * costs no unwind.
+	 */
+	if (st_config.backtrace && !j->overflow)
+		st_json_bt(j, st_config.backtrace, c->t, c->level);
 	st_json_key(j, "ret");
 	st_json_int(j, c->ret);
 	if (c->failed) {
