@@ -303,6 +303,12 @@ void st_record_emit(struct st_rec *r)
 	if (!j->overflow) {
 		*j->p++ = '\n';
 		st_sink_write(r->t, r->level, j->start, st_json_len(j));
+	} else {
+		/* init.c cuts what is long, so this should not happen; never silently. */
+		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
+			st_warn("a start or exit record did not fit in ", "16 KiB",
+				" and was dropped");
 	}
 	st_level_give(r->t, r->level);
 }
