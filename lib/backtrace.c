@@ -278,6 +278,112 @@ static struct st_frame *st_frame_cached(uintptr_t ip)
 }
 
 /*
+ * The backtrace is the last field before ret, errno and dur_ns, so every
+ * other field is already written and the frames get only what room is
+ * left: with 64 frames of long C++ names and install paths it could
+ * otherwise take more than the whole event. ST_BT_KEEP is what the fields
+ * after it take at most (",\"ret\":" and 21 digits, an errno name,
+ * ",\"dur_ns\":" and 20 digits, '}'); ST_BT_MARK what the marks of a cut take.
+ */
+#define ST_BT_KEEP 128
+#define ST_BT_MARK 48
+
+/*
+ * How much of each frame is written. A frame without `fn` can still be
+ * symbolized offline from `obj` and `off`, so the name goes first; then
+ * the path is cut to the module's file name; then outer frames go.
+ */
+enum st_bt_cut { ST_BT_WHOLE, ST_BT_NO_FN, ST_BT_SHORT_OBJ };
+
+static void st_json_frame_cut(struct st_json *j, uintptr_t ip, const struct st_frame *f,
+			      enum st_bt_cut cut)
+{
+	const char *obj, *slash;
+	size_t n;
+
+	if (cut == ST_BT_WHOLE) {
+		st_json_frame(j, ip, f);
+		return;
+	}
+	st_json_obj(j);
+	st_json_key(j, "ip");
+	st_json_hexnum(j, ip);
+	if (f && f->objlen) {
+		obj = f->obj;
+		n = f->objlen;
+		slash = cut == ST_BT_SHORT_OBJ ? memrchr(obj, '/', n) : NULL;
+		if (slash) {
+			n -= (size_t)(slash + 1 - obj);
+			obj = slash + 1;
+		}
+		st_json_key(j, "obj");
+		st_json_str(j, obj, n);
+		st_json_key(j, "off");
+		st_json_hexnum(j, f->off);
+	}
+	st_json_obj_end(j);
+}
+
+/*
+ * "bt": the frames ips[0..n), innermost first, in the room left but
+ * ST_BT_KEEP. When they do not fit whole, they are written again shorter
+ * (over the same bytes: nothing is copied aside), and `bt_truncated` says
+ * what was cut. Only a frame that cannot fit even as {ip, obj, off} is
+ * left out, outermost first, counted in `bt_more`.
+ */
+static void st_bt_write(struct st_json *j, void *const *ips, struct st_frame *const *hit, int n)
+{
+	static const struct {
+		const char *text;
+		size_t len;
+	} mark[] = {{"", 0}, {"\"fn\"", 4}, {"\"obj\"", 5}};
+	struct st_json save = *j, before;
+	char *end = j->end, *limit;
+	int cut, i;
+
+	if (j->overflow || n < 0 || st_json_room(j) < ST_BT_KEEP + ST_BT_MARK)
+		return;
+	limit = j->end - ST_BT_KEEP;
+	for (cut = ST_BT_WHOLE; cut <= ST_BT_SHORT_OBJ; cut++) {
+		*j = save;
+		j->end = limit;
+		st_json_key(j, "bt");
+		st_json_arr(j);
+		for (i = 0; i < n && !j->overflow; i++)
+			st_json_frame_cut(j, (uintptr_t)ips[i], hit[i], (enum st_bt_cut)cut);
+		st_json_arr_end(j);
+		if (cut != ST_BT_WHOLE) {
+			st_json_key(j, "bt_truncated");
+			st_json_lit_n(j, mark[cut].text, mark[cut].len);
+		}
+		if (!j->overflow) {
+			j->end = end;
+			return;
+		}
+	}
+	/* Not even the shortest form of every frame fits: the innermost ones that do. */
+	*j = save;
+	j->end = limit - ST_BT_MARK;
+	st_json_key(j, "bt");
+	st_json_arr(j);
+	for (i = 0; i < n; i++) {
+		before = *j;
+		st_json_frame_cut(j, (uintptr_t)ips[i], hit[i], ST_BT_SHORT_OBJ);
+		if (j->overflow) {
+			*j = before;
+			break;
+		}
+	}
+	j->end = limit;
+	st_json_arr_end(j);
+	st_json_key(j, "bt_truncated");
+	st_json_lit(j, "\"frames\"");
+	st_json_key(j, "bt_more");
+	st_json_int(j, n - i);
+	j->end = end;
+}
+
+/*
  * The common case, a call site seen before: unw_backtrace() walks with
  * libunwind's trace cache (much cheaper than stepping a cursor) on the
  * program's own stack (it needs little of it: measured by t-altstack), and
@@ -304,11 +410,7 @@ static int st_json_bt_fast(struct st_json *j, int max, struct st_bt_area *a)
 	}
 	if (first < 0)
 		return 0;
-	st_json_key(j, "bt");
-	st_json_arr(j);
-	for (i = 0; i < shown && st_json_room(j) >= 512; i++)
-		st_json_frame(j, (uintptr_t)ips[first + i], hit[i]);
-	st_json_arr_end(j);
+	st_bt_write(j, ips + first, hit, shown);
 	return 1;
 }
 
@@ -347,31 +449,29 @@ struct st_bt_job {
 static void st_bt_walk(void *arg)
 {
 	struct st_bt_job *job = arg;
-	struct st_json *j = job->j;
-	unw_cursor_t *cur = &job->a->cur;
+	struct st_bt_area *a = job->a;
+	unw_cursor_t *cur = &a->cur;
 	int shown = 0, steps = 0, ours = 1;
 
-	st_json_key(j, "bt");
-	st_json_arr(j);
-	if (unw_init_local(cur, &job->a->uc) == 0) {
+	if (unw_init_local(cur, &a->uc) == 0) {
 		do {
 			unw_word_t ip = 0;
 
-			if (++steps > job->max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 || !ip)
+			if (++steps > job->max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 ||
+			    !ip)
 				break;
 			if (ours) {
 				if (ip >= st_self_lo && ip < st_self_hi)
 					continue; /* still in the tracer */
 				ours = 0;
 			}
-			if (st_json_room(j) < 512)
-				break;
-			st_json_frame(j, (uintptr_t)ip, st_frame_get((uintptr_t)ip, cur));
+			a->ips[shown] = (void *)(uintptr_t)ip;
+			a->hit[shown] = st_frame_get((uintptr_t)ip, cur);
 			if (++shown >= job->max)
 				break;
 		} while (unw_step(cur) > 0);
 	}
-	st_json_arr_end(j);
+	st_bt_write(job->j, a->ips, a->hit, shown);
 }
 
 /*

@@ -243,8 +243,6 @@ void st_call_end(struct st_call *c, long long ret)
 		st_json_sock_was(&c->j, c->fd, c->gen, &c->sock);
 	else
 		st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
-	if (st_config.backtrace)
-		st_json_bt(&c->j, st_config.backtrace, t, c->level);
 }
 
 void st_call_emit(struct st_call *c)
@@ -265,6 +263,14 @@ void st_call_emit(struct st_call *c)
 		errno = c->saved_errno;
 		return;
 	}
+	/*
+	 * The backtrace comes after every other field but the last three: it is
+	 * the one field that can be shortened, so it takes only the room left
+	 * (backtrace.c), and an event that keeps none of its findings (above)
+	 * costs no unwind.
+	 */
+	if (st_config.backtrace && !j->overflow)
+		st_json_bt(j, st_config.backtrace, c->t, c->level);
 	st_json_key(j, "ret");
 	st_json_int(j, c->ret);
 	if (c->failed) {
@@ -308,6 +314,12 @@ void st_record_emit(struct st_rec *r)
 	if (!j->overflow) {
 		*j->p++ = '\n';
 		st_sink_write(r->t, r->level, j->start, st_json_len(j));
+	} else {
+		/* init.c cuts what is long, so this should not happen; never silently. */
+		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
+			st_warn("a start or exit record did not fit in ", "16 KiB",
+				" and was dropped");
 	}
 	st_level_give(r->t, r->level);
 }

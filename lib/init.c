@@ -18,13 +18,30 @@ static int st_init_state;
 /* Only touched in single-threaded moments: first init, and a fork()ed child. */
 static char st_cmdline[4096];
 
+/*
+ * A start record must fit in one event buffer (16 KiB) however the strings
+ * escape: 4 KiB of argv made of control bytes is 24 KiB of JSON. So the
+ * path gets at most ST_EXE_ROOM bytes (any printable path fits whole), argv
+ * what is left but ST_START_TAIL (argv_truncated, tracer, fds and '}'), and
+ * what does not fit is cut and marked rather than losing the record.
+ */
+#define ST_EXE_ROOM   4200
+#define ST_START_TAIL 128
+
+static size_t st_argv_room(const struct st_json *j)
+{
+	size_t room = st_json_room(j);
+
+	return room > ST_START_TAIL ? room - ST_START_TAIL : 0;
+}
+
 static void st_json_argv(struct st_json *j)
 {
 	ssize_t n = 0, r;
 	struct st_fdlock l;
 	int fd = -1, tmp = st_tmp_begin(&l) == 0;
 	size_t i, start = 0;
-	int truncated = 0;
+	int truncated = 0, cut = 0;
 
 	if (tmp)
 		fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
@@ -43,17 +60,18 @@ static void st_json_argv(struct st_json *j)
 	}
 	if (tmp)
 		st_tmp_end(&l);
-	for (i = 0; i < (size_t)n; i++) {
+	for (i = 0; i < (size_t)n && !cut; i++) {
 		if (st_cmdline[i] != '\0')
 			continue;
-		st_json_str(j, st_cmdline + start, i - start);
+		cut = st_json_str_max(j, st_cmdline + start, i - start, st_argv_room(j)) != 1;
 		start = i + 1;
 	}
-	if (start < (size_t)n) {
-		/* The last argument did not fit. */
-		st_json_str(j, st_cmdline + start, (size_t)n - start);
-		truncated = 1;
+	if (start < (size_t)n && !cut) {
+		/* The last argument did not fit in the buffer. */
+		(void)st_json_str_max(j, st_cmdline + start, (size_t)n - start, st_argv_room(j));
+		cut = 1;
 	}
+	truncated |= cut;
 	st_json_arr_end(j);
 	if (truncated) {
 		st_json_key(j, "argv_truncated");
@@ -67,7 +85,7 @@ static void st_record_start(const char *how)
 	struct st_json *j = &r.j;
 	char exe[4096];
 	ssize_t n;
-	int saved = errno;
+	int saved = errno, fit;
 
 	if (!st_record_begin(&r, "start"))
 		return;
@@ -77,10 +95,13 @@ static void st_record_start(const char *how)
 	st_json_cstr(j, how);
 	st_json_key(j, "exe");
 	n = readlink("/proc/self/exe", exe, sizeof(exe));
-	if (n >= 0)
-		st_json_str(j, exe, (size_t)n);
-	else
+	fit = n < 0 ? -1 : st_json_str_max(j, exe, (size_t)n, ST_EXE_ROOM);
+	if (fit < 0)
 		st_json_null(j);
+	if (n >= 0 && fit != 1) {
+		st_json_key(j, "exe_truncated");
+		st_json_bool(j, 1);
+	}
 	st_json_argv(j);
 	st_json_key(j, "tracer");
 	st_json_cstr(j, PACKAGE_VERSION);

@@ -180,6 +180,49 @@ void st_json_str(struct st_json *j, const void *data, size_t n)
 	st_putc(j, '"');
 }
 
+/*
+ * A string in at most `max` bytes of the buffer (its separator and quotes
+ * included): the whole string (1), or the longest prefix of its bytes that
+ * fits (0), or nothing at all with the writer as it was (-1). Escaping
+ * makes a byte take one to six characters, so the prefix is found by
+ * bisection; this is for the rare long string (argv, paths), not per event.
+ */
+int st_json_str_max(struct st_json *j, const void *s, size_t n, size_t max)
+{
+	struct st_json save = *j;
+	char *limit = max < st_json_room(j) ? j->p + max : j->end;
+	size_t lo = 0, hi = n;
+
+	if (j->overflow)
+		return -1;
+	j->end = limit;
+	st_json_str(j, s, n);
+	if (!j->overflow) {
+		j->end = save.end;
+		return 1;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo + 1) / 2;
+
+		*j = save;
+		j->end = limit;
+		st_json_str(j, s, mid);
+		if (j->overflow)
+			hi = mid - 1;
+		else
+			lo = mid;
+	}
+	*j = save;
+	j->end = limit;
+	st_json_str(j, s, lo);
+	if (j->overflow) {
+		*j = save;
+		return -1;
+	}
+	j->end = save.end;
+	return 0;
+}
+
 void st_json_cstr(struct st_json *j, const char *s)
 {
 	st_json_str(j, s, strlen(s));

@@ -77,6 +77,8 @@ static inline void st_json_lit_n(struct st_json *j, const char *text, size_t n)
 #define st_json_lit(j, text) st_json_lit_n((j), (text), __builtin_strlen(text))
 
 void st_json_str(struct st_json *j, const void *s, size_t n);
+/* At most `max` bytes: 1 whole, 0 a prefix, -1 nothing written (not even ""). */
+int st_json_str_max(struct st_json *j, const void *s, size_t n, size_t max);
 void st_json_cstr(struct st_json *j, const char *s);
 void st_json_int(struct st_json *j, long long v);
 void st_json_uint(struct st_json *j, unsigned long long v);

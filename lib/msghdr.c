@@ -371,12 +371,46 @@ unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
 	return st_json_msg_fields(j, m, copy, mi);
 }
 
+/*
+ * msg_len of the sent messages from `from` on, the ones not listed: the sum
+ * in bytes_sent must cover every message the kernel took, not only the 64
+ * listed. Read in batches through `scratch` (remote iovecs, then the values).
+ */
+static int st_mmsg_sum_rest(struct mmsghdr *vec, unsigned int from, unsigned int sent,
+			    char *scratch, size_t size, unsigned long long *total)
+{
+	struct st_mem trusted = {__libc_single_threaded || st_sandboxed()};
+	uintptr_t at = ((uintptr_t)scratch + 7) & ~(uintptr_t)7;
+	size_t per = sizeof(struct iovec) + sizeof(unsigned int), batch, k;
+	struct iovec *iov = (struct iovec *)at;
+	unsigned int *len;
+
+	if (from >= sent)
+		return 0;
+	if (!scratch || size < 8 + 8 * per)
+		return -1;
+	batch = (size - (at - (uintptr_t)scratch)) / per;
+	len = (unsigned int *)(iov + batch);
+	while (from < sent) {
+		size_t n = sent - from < batch ? sent - from : batch;
+
+		if (st_mem_copy_strided(&trusted, len, &vec[from].msg_len, sizeof(*len),
+					sizeof(*vec), n, iov, batch) != 0)
+			return -1;
+		for (k = 0; k < n; k++)
+			*total += len[k];
+		from += (unsigned int)n;
+	}
+	return 0;
+}
+
 void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
-		  struct st_msginfo *mi)
+		  struct st_msginfo *mi, char *scratch, size_t scratch_size)
 {
 	struct st_mem trusted = {__libc_single_threaded || st_sandboxed()}, untrusted = {0};
 	unsigned long long total = 0, requested = 0;
 	unsigned int i;
+	int unread = 0;
 
 	st_json_key(j, "vlen");
 	st_json_uint(j, vlen);
@@ -407,9 +441,16 @@ void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int
 		st_json_key(j, "msgs_more");
 		st_json_uint(j, vlen - i);
 	}
-	/* Bytes asked for in the messages listed, and bytes the kernel took. */
+	/* The rest of the sent messages: not listed, but counted (nothing to read if dropped). */
+	if (sent > 0 && !j->overflow)
+		unread =
+		    st_mmsg_sum_rest(vec, i, (unsigned int)sent, scratch, scratch_size, &total);
+	/* Bytes asked for in the messages listed, and bytes the kernel took in all. */
 	st_json_key(j, "len");
 	st_json_uint(j, requested);
 	st_json_key(j, "bytes_sent");
-	st_json_uint(j, total);
+	if (unread)
+		st_json_null(j);
+	else
+		st_json_uint(j, total);
 }

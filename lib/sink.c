@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -41,14 +42,19 @@ const char *st_sink_path(void)
 
 int st_sink_open(void);
 
-static void st_sink_off(const char *why)
+static void st_sink_off_because(const char *why, const char *detail)
 {
 	int expect = ST_SINK_OPEN;
 
 	/* Only the thread that switches tracing off says so: one line in all. */
 	if (__atomic_compare_exchange_n(&st_sink.state, &expect, ST_SINK_OFF, 0, __ATOMIC_ACQ_REL,
 					__ATOMIC_ACQUIRE))
-		st_warn(why, st_sink.path, "; tracing stops, the program runs on");
+		st_warn(why, st_sink.path, detail);
+}
+
+static void st_sink_off(const char *why)
+{
+	st_sink_off_because(why, "; tracing stops, the program runs on");
 }
 
 static void st_expand(char *dst, size_t size, const char *tmpl, pid_t pid)
@@ -234,6 +240,8 @@ struct st_region {
 };
 
 static struct st_region st_regions[ST_REGIONS];
+/* When the file could not grow: bytes free on its file system (ENOSPC), or RLIMIT_FSIZE (EFBIG). */
+static unsigned long long st_sink_room;
 static struct st_region *st_current;
 static size_t st_region_next = ST_CHUNK_MIN;
 static unsigned long st_sink_drops;
@@ -269,14 +277,18 @@ static void st_region_put(struct st_region *r)
 		st_region_unmap(r);
 }
 
-/* Append `size` bytes of padding; returns the offset where they start, or -1. */
-static off_t st_chunk_append(int fd, size_t size)
+/*
+ * Append `size` bytes of padding; returns the offset where they start, or
+ * -1 with errno set (and *got: the bytes a short write took, else 0).
+ */
+static off_t st_chunk_append(int fd, size_t size, size_t *got)
 {
 	struct iovec iov[ST_REGION_MAX / ST_PAD];
 	size_t i, n = size / ST_PAD;
 	ssize_t w;
 	off_t end;
 
+	*got = 0;
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = st_spaces_nl;
 		iov[i].iov_len = ST_PAD;
@@ -286,13 +298,23 @@ static off_t st_chunk_append(int fd, size_t size)
 	while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)size) {
 		if (w > 0) {
-			/* Cut short (disk full, size limit): take the stub back if last. */
+			/*
+			 * Cut short: take the stub back if last, and say why. A
+			 * short write sets no errno: it was the size limit if the
+			 * write stopped at RLIMIT_FSIZE, else the disk is full. *got
+			 * is how much room there was, for a smaller try.
+			 */
 			struct stat sb;
+			struct rlimit rl;
 
 			end = lseek(fd, 0, SEEK_CUR);
 			if (end >= w && st_fstat(fd, &sb) == 0 && sb.st_size == end)
 				(void)ftruncate(fd, end - w);
-			errno = ENOSPC;
+			*got = (size_t)w;
+			errno = getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+					end >= 0 && (rlim_t)end >= rl.rlim_cur
+				    ? EFBIG
+				    : ENOSPC;
 		}
 		return -1;
 	}
@@ -302,17 +324,18 @@ static off_t st_chunk_append(int fd, size_t size)
 }
 
 /*
- * A new current region of at least `need` bytes. Called with the fd lock
- * held: the fd cannot be moved or taken over by the program meanwhile.
- * Returns 0, or an errno value.
+ * A new current region of at least `need` bytes, or (the disk or the size
+ * limit short of room) at least `least`. Called with the fd lock held: the
+ * fd cannot be moved or taken over by the program meanwhile. Returns 0, or
+ * an errno value.
  */
-static int st_region_new(size_t need)
+static int st_region_new(size_t need, size_t least)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	struct st_region *r = NULL, *old;
-	size_t size = st_region_next, delta;
+	size_t size = st_region_next, delta, got;
 	sigset_t pending;
-	int fd, i;
+	int fd, i, tries, raised = 0;
 	off_t off;
 	char *map;
 
@@ -329,13 +352,34 @@ static int st_region_new(size_t need)
 	fd = st_sink.fd;
 	sigemptyset(&pending);
 	sigpending(&pending);
-	errno = 0;
-	off = st_chunk_append(fd, size);
+	/*
+	 * Regions grow to 1 MiB: when the room left is smaller, a short write
+	 * says how much there is, and a region that small is tried instead,
+	 * so tracing stops only when not even `least` bytes are left.
+	 */
+	for (tries = 0;; tries++) {
+		errno = 0;
+		off = st_chunk_append(fd, size, &got);
+		/* Only a write refused outright at the limit raises SIGXFSZ; a short one does not. */
+		raised |= off < 0 && !got && errno == EFBIG;
+		got = got / ST_PAD * ST_PAD;
+		if (off >= 0 || tries == 4 || got < least || got >= size)
+			break;
+		size = got;
+	}
 	if (off < 0) {
 		int e = errno ? errno : EIO;
+		struct statvfs vfs;
+		struct rlimit rl;
+
+		/* The figure for the warning, taken now, while the fd is surely ours. */
+		if (e == ENOSPC && fstatvfs(fd, &vfs) == 0)
+			st_sink_room = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		else if (e == EFBIG && getrlimit(RLIMIT_FSIZE, &rl) == 0)
+			st_sink_room = (unsigned long long)rl.rlim_cur;
 
 		/* Crossing RLIMIT_FSIZE raised SIGXFSZ (blocked now): it is ours, not the program's. */
-		if (e == EFBIG && !sigismember(&pending, SIGXFSZ)) {
+		if (raised && !sigismember(&pending, SIGXFSZ)) {
 			static const struct timespec zero = {0, 0};
 			sigset_t xfsz;
 
@@ -404,6 +448,54 @@ static void st_chunk_drop(struct st_chunk *c)
 	st_region_put(r);
 }
 
+/*
+ * Say which wall the file hit. ENOSPC and EFBIG are told apart (a short
+ * write sets no errno: st_chunk_append decides), with the free bytes or the
+ * limit, since "disk full" and "ulimit -f" have different fixes.
+ */
+static void st_sink_off_err(int err)
+{
+	static const char stops[] = "; tracing stops, the program runs on";
+	static const char full[] = " KiB free, too little for one more event)";
+	static const char limit[] = " KiB: RLIMIT_FSIZE, ulimit -f)";
+	char detail[160];
+	size_t n = 0;
+	const char *name = NULL;
+
+	if (err == ENOSPC || err == EFBIG) {
+		memcpy(detail, " (", 2);
+		n = 2;
+		if (err == ENOSPC) {
+			memcpy(detail + n, "the disk is full: ", 18);
+			n += 18;
+		}
+		n += st_fmt_uint(detail + n, st_sink_room / 1024);
+		memcpy(detail + n, err == ENOSPC ? full : limit,
+		       err == ENOSPC ? sizeof(full) - 1 : sizeof(limit) - 1);
+		n += err == ENOSPC ? sizeof(full) - 1 : sizeof(limit) - 1;
+	} else if (err != EMFILE) {
+#ifdef HAVE_STRERRORNAME_NP
+		name = strerrorname_np(err);
+#endif
+		memcpy(detail, " (", 2);
+		n = 2;
+		if (name && strlen(name) < 24) {
+			memcpy(detail + n, name, strlen(name));
+			n += strlen(name);
+		} else {
+			detail[n++] = 'E';
+			n += st_fmt_uint(detail + n, (unsigned)err);
+		}
+		detail[n++] = ')';
+	}
+	memcpy(detail + n, stops, sizeof(stops));
+	st_sink_off_because(err == ENOSPC   ? "no space left for trace file "
+			    : err == EFBIG  ? "trace file reached the file size limit: "
+			    : err == EMFILE ? "too many trace regions in use for "
+					    : "cannot extend trace file ",
+			    detail);
+}
+
 /* A fresh slice for this thread's level, big enough for `need` bytes. 0 on success. */
 static int st_chunk_new(struct st_chunk *c, size_t need)
 {
@@ -433,17 +525,13 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	st_fd_lock(&l);
 	got = st_slice_carve(c, need, st_sandboxed() ? ST_CHUNK_MIN : want) == 0;
 	if (!got && st_sink_active() && !st_sandboxed()) {
-		err = st_region_new(want);
+		err = st_region_new(want, (need + ST_PAD) / ST_PAD * ST_PAD);
 		got = !err && st_slice_carve(c, need, want) == 0;
 	}
 	st_fd_unlock(&l);
 	if (!got) {
 		if (err)
-			st_sink_off(err == ENOSPC  ? "no space left for trace file "
-				    : err == EFBIG ? "trace file reached the file size limit: "
-				    : err == EMFILE
-					? "too many trace regions in use for "
-					: "cannot extend trace file ");
+			st_sink_off_err(err);
 		errno = saved;
 		return -1;
 	}
@@ -525,7 +613,7 @@ int st_sink_reserve(size_t bytes)
 	st_fd_lock(&l);
 	r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
 	if (!r || r->size - __atomic_load_n(&r->next, __ATOMIC_ACQUIRE) < bytes)
-		err = st_region_new(bytes);
+		err = st_region_new(bytes, bytes);
 	st_fd_unlock(&l);
 	return err ? -1 : 0;
 }

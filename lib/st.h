@@ -371,6 +371,8 @@ struct st_mem {
 };
 void st_mem_for(struct st_mem *m, const struct st_call *c) ST_HIDDEN;
 int st_mem_copy(const struct st_mem *m, void *dst, const void *src, size_t n) ST_HIDDEN;
+int st_mem_copy_strided(const struct st_mem *m, void *dst, const void *src, size_t each,
+			size_t stride, size_t count, struct iovec *iov, size_t niov) ST_HIDDEN;
 
 /* ---- msghdr.c ---- */
 unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
@@ -378,8 +380,9 @@ unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
 				  struct msghdr *copy) ST_HIDDEN;
 void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
 		 unsigned long long *total) ST_HIDDEN;
+/* scratch: room (the level's gather buffer) for reading the msg_len of messages not listed. */
 void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
-		  struct st_msginfo *mi) ST_HIDDEN;
+		  struct st_msginfo *mi, char *scratch, size_t scratch_size) ST_HIDDEN;
 
 /* ---- sendfile.c ---- */
 void st_json_infd(struct st_json *j, int in_fd) ST_HIDDEN;

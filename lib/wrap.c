@@ -168,7 +168,8 @@ ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 	r = st_next_sendmmsg(fd, vec, vlen, flags);
 	st_call_end(&c, r);
 	st_json_flags(&c, flags);
-	st_json_mmsg(&c.j, vec, vlen, r, &c.msg);
+	st_json_mmsg(&c.j, vec, vlen, r, &c.msg, c.level >= 0 ? c.t->gather[c.level] : NULL,
+		     c.level >= 0 ? sizeof(c.t->gather[0]) : 0);
 	c.has_dest = 1; /* per message; the datagram rules look at each call's result */
 	st_call_emit(&c);
 	return r;

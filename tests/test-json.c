@@ -69,6 +69,38 @@ static const char *encode_str(const char *s, size_t n)
 	return buf;
 }
 
+/*
+ * st_json_str_max: a string in at most `max` bytes, or the longest prefix
+ * that fits, as valid JSON; nothing (and the writer unchanged) if not even "".
+ */
+static void str_max(void)
+{
+	static char buf[256], in[100];
+	struct st_json j;
+	json_t *root;
+	int r, max;
+
+	memset(in, 1, sizeof(in)); /* \u0001: six characters a byte */
+	for (max = 8; max <= 64; max += 7) {
+		st_json_init(&j, buf, sizeof(buf));
+		st_json_arr(&j);
+		r = st_json_str_max(&j, in, sizeof(in), (size_t)max);
+		CHECK(r == 0, "max %d: cut (got %d)", max, r);
+		CHECK(st_json_len(&j) - 1 <= (size_t)max, "max %d: %zu bytes", max,
+		      st_json_len(&j) - 1);
+		st_json_arr_end(&j);
+		root = json_loadb(buf, st_json_len(&j), 0, NULL);
+		CHECK(root && json_string_length(json_array_get(root, 0)) == (size_t)(max - 2) / 6,
+		      "max %d: the longest prefix, %d bytes", max, (max - 2) / 6);
+		json_decref(root);
+	}
+	st_json_init(&j, buf, sizeof(buf));
+	CHECK(st_json_str_max(&j, "abc", 3, 5) == 1 && st_json_len(&j) == 5, "whole in 5 bytes");
+	st_json_init(&j, buf, sizeof(buf));
+	CHECK(st_json_str_max(&j, "abc", 3, 1) == -1 && st_json_len(&j) == 0 && !j.overflow,
+	      "nothing in 1 byte, the writer unchanged");
+}
+
 int main(void)
 {
 	unsigned char all[256], rnd[64];
@@ -156,5 +188,6 @@ int main(void)
 	for (ok = 1, i = 8; i < 16; i++)
 		ok &= small[i] == 'Z';
 	CHECK(ok, "the bytes after the buffer are untouched");
+	str_max();
 	return unit_done();
 }
