@@ -107,26 +107,83 @@ static void check_traceable(const char *prog)
 			  path);
 }
 
-static unsigned long count_events(const char *path, unsigned long *procs)
+/*
+ * The processes of a trace, by pid: an exec keeps the pid (and writes a new
+ * start record), so processes are counted by distinct pid; one with a start
+ * and no exit record is still running if the pid is alive (a daemon that
+ * forked away from the program run waited for).
+ */
+struct procs {
+	struct proc {
+		long long pid;
+		int exited;
+	} *v;
+	size_t n, cap;
+};
+
+static struct proc *proc_get(struct procs *ps, long long pid)
 {
+	size_t i;
+
+	if (2 * (ps->n + 1) > ps->cap) {
+		struct procs big = {NULL, 0, ps->cap ? 2 * ps->cap : 64};
+
+		big.v = calloc(big.cap, sizeof(*big.v));
+		if (!big.v)
+			return NULL;
+		for (i = 0; i < ps->cap; i++)
+			if (ps->v[i].pid)
+				*proc_get(&big, ps->v[i].pid) = ps->v[i];
+		free(ps->v);
+		*ps = big;
+	}
+	for (i = (size_t)pid * 2654435761u % ps->cap;; i = (i + 1) % ps->cap) {
+		if (ps->v[i].pid == pid)
+			return &ps->v[i];
+		if (!ps->v[i].pid) {
+			ps->v[i].pid = pid;
+			ps->n++;
+			return &ps->v[i];
+		}
+	}
+}
+
+static unsigned long count_events(const char *path, unsigned long *nprocs, unsigned long *running,
+				  long long *a_running)
+{
+	struct procs ps = {NULL, 0, 0};
 	struct ev_reader r;
 	unsigned long calls = 0;
 	json_t *ev;
+	size_t i;
 
-	*procs = 0;
+	*nprocs = *running = 0;
 	if (strstr(path, "%p") || ev_open(&r, path) != 0)
 		return 0;
 	r.bad = 0;
 	while ((ev = ev_next(&r))) {
 		const char *kind = json_string_value(json_object_get(ev, "event"));
+		long long pid = json_integer_value(json_object_get(ev, "pid"));
+		struct proc *p = pid > 0 ? proc_get(&ps, pid) : NULL;
 
 		if (!strcmp(kind, "call"))
 			calls++;
-		else if (!strcmp(kind, "start"))
-			(*procs)++;
+		else if (p && !strcmp(kind, "start"))
+			p->exited = 0;
+		else if (p && !strcmp(kind, "exit"))
+			p->exited = 1;
 		json_decref(ev);
 	}
 	ev_close(&r);
+	*nprocs = ps.n;
+	for (i = 0; i < ps.cap; i++) {
+		if (ps.v[i].pid && !ps.v[i].exited &&
+		    (kill((pid_t)ps.v[i].pid, 0) == 0 || errno == EPERM)) {
+			(*running)++;
+			*a_running = ps.v[i].pid;
+		}
+	}
+	free(ps.v);
 	return calls;
 }
 
@@ -316,7 +373,8 @@ static int cmd_run_exec(int argc, char **argv)
 	char preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 8];
 	const char *old;
 	int status, fd, r, k;
-	unsigned long calls, procs;
+	unsigned long calls, procs, running;
+	long long a_running = 0;
 	pid_t pid;
 
 	r = run_parse(argc, argv, &o, &cmd_run_entry);
@@ -378,9 +436,14 @@ static int cmd_run_exec(int argc, char **argv)
 			cli_error("waitpid: %s", strerror(errno));
 			return EXIT_TROUBLE;
 		}
-	calls = count_events(abs_out, &procs);
+	calls = count_events(abs_out, &procs, &running, &a_running);
 	if (strstr(abs_out, "%p"))
 		cli_error("trace written to %s (one file per process)", abs_out);
+	else if (running)
+		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "
+			  "and writing to it (pid %lld%s)",
+			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", abs_out,
+			  running, a_running, running > 1 ? " and others" : "");
 	else
 		cli_error("%lu call%s from %lu process%s traced to %s", calls,
 			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", abs_out);
