@@ -3,6 +3,19 @@
 set -eu
 cd "$(dirname "$0")/.."
 
+# Quiet unless something fails: then the step's whole output, and its status.
+log=$(mktemp "${TMPDIR:-/tmp}/sendtrace-setup.XXXXXX")
+trap 'rm -f "$log"' EXIT
+quiet() { # quiet WHAT COMMAND...
+	what=$1
+	shift
+	if ! "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		echo "setup.sh: $what failed" >&2
+		exit 1
+	fi
+}
+
 # Build tools and libraries; python3, binutils and strace are for the test suite.
 pkgs="build-essential autoconf automake libtool pkg-config libjansson-dev libunwind-dev
 python3 binutils strace"
@@ -18,12 +31,12 @@ if [ -n "$missing" ]; then
 	fi
 	echo "setup.sh: installing$missing" >&2
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
+	quiet "apt-get update" apt-get update -qq
 	# shellcheck disable=SC2086
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	quiet "apt-get install" apt-get install -y -qq --no-install-recommends $missing
 fi
 
-[ -x configure ] || autoreconf -fi
-[ -f Makefile ] || ./configure --quiet
-make -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+[ -x configure ] || quiet autoreconf autoreconf -fi
+[ -f Makefile ] || quiet configure ./configure --quiet
+quiet make make -j"$(nproc 2>/dev/null || echo 2)"
 echo "setup.sh: built ./cli/sendtrace and ./lib/.libs/libsendtrace.so" >&2
