@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -179,14 +182,54 @@ void st_ensure_init(void)
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }
 
+static int st_exit_status, st_exit_known, st_on_exit_set;
+static void st_finish(void);
+
+/*
+ * The exit status: exit(N) and a return from main both run the on_exit
+ * handlers, and glibc passes them the status. Ours is registered in the
+ * constructor, which the loader runs before libc registers the shared
+ * objects' destructors, so it runs after all of them: the exit record is
+ * written here, last, and also sees what other libraries' destructors send.
+ * _exit() and quick_exit() run neither, and leave no exit record.
+ */
+static void st_on_exit(int status, void *arg)
+{
+	(void)arg;
+	st_exit_status = status & 0377; /* what the parent's wait() sees */
+	st_exit_known = 1;
+	st_finish();
+}
+
 __attribute__((constructor)) static void st_constructor(void)
 {
 	st_ensure_init();
+	if (st_ready && on_exit(st_on_exit, NULL) == 0)
+		st_on_exit_set = 1;
 }
 
-__attribute__((destructor)) static void st_destructor(void)
+static void st_record_exit(const char *signal)
 {
 	struct st_rec r;
+
+	if (!st_record_begin(&r, "exit"))
+		return;
+	st_json_key(&r.j, "events");
+	st_json_uint(&r.j, st_event_count());
+	st_json_key(&r.j, "dropped");
+	st_json_uint(&r.j, st_drop_count() + st_sink_dropped() + st_thread_dropped());
+	if (signal) {
+		st_json_key(&r.j, "signal");
+		st_json_cstr(&r.j, signal);
+	} else if (st_exit_known) {
+		st_json_key(&r.j, "status");
+		st_json_int(&r.j, st_exit_status);
+	}
+	st_record_emit(&r);
+}
+
+static void st_finish(void)
+{
 	int saved = errno;
 
 	if (!st_ready)
@@ -194,12 +237,41 @@ __attribute__((destructor)) static void st_destructor(void)
 	/* No event starts from now; the ones under way in other threads end whole. */
 	__atomic_store_n(&st_ready, 0, __ATOMIC_SEQ_CST);
 	st_thread_drain();
-	if (!st_record_begin(&r, "exit"))
-		return;
-	st_json_key(&r.j, "events");
-	st_json_uint(&r.j, st_event_count());
-	st_json_key(&r.j, "dropped");
-	st_json_uint(&r.j, st_drop_count() + st_sink_dropped() + st_thread_dropped());
-	st_record_emit(&r);
+	st_record_exit(NULL);
 	errno = saved;
+}
+
+/* Without the on_exit handler (it could not be registered), the record is written here. */
+__attribute__((destructor)) static void st_destructor(void)
+{
+	if (!st_on_exit_set)
+		st_finish();
+}
+
+/*
+ * abort(): the one crash the library sees coming, since the program calls
+ * it (directly; glibc's assert() reaches abort inside libc, unseen). The
+ * exit record goes first, marked SIGABRT; should a SIGABRT handler jump
+ * out instead of returning, the process goes on and a later exit writes
+ * another.
+ */
+static void st_abort(void)
+{
+	int saved = errno;
+
+	if (st_ready && !st_sandboxed())
+		st_record_exit("SIGABRT");
+	errno = saved;
+	if (!st_real.abort)
+		st_bind();
+	if (st_real.abort)
+		st_real.abort();
+	for (;;) /* no libc abort to forward to: what it would do */
+		(void)st_sys(SYS_kill, (long)getpid(), SIGABRT);
+}
+
+__attribute__((visibility("default"), noreturn)) void abort(void)
+{
+	st_abort();
+	__builtin_unreachable();
 }

@@ -53,6 +53,7 @@ void st_bind(void)
 	ST_BIND(fcloseall);
 	ST_BIND(pclose);
 	ST_BIND(daemon);
+	ST_BIND(abort);
 	ST_BIND(recvmsg);
 	ST_BIND(recvmmsg);
 	/* Bound last: a non-NULL write marks the whole table done. */

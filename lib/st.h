@@ -50,6 +50,7 @@ struct st_real {
 	int (*fcloseall)(void);
 	int (*pclose)(FILE *);
 	int (*daemon)(int, int);
+	void (*abort)(void);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 };

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-runsum.sh: run's closing summary counts processes by pid (an exec chain is one) and names a daemon still writing.
+# test-runsum.sh: run's closing summary counts processes by pid (an exec chain is one) and names a daemon still writing; exit records carry the status.
 . "$ST_SRCDIR/tests/lib.sh"
 EX=$ST_BUILDDIR/examples/echo-pair
 
@@ -11,7 +11,10 @@ eq "three start records" "$(count "$T/chain.jsonl" event=start)" 3
 ok "summed up as one process" grep -q "6 calls from 1 process traced to" "$T/err"
 
 # A child that outlives the program: the summary says it is still writing.
-"$ST" run -o "$T/daemon.jsonl" -- sh -c "(sleep 2; exec \"$EX\") >/dev/null 2>&1 & exit 0" \
+# (It says so through a FIFO once it runs: its start record is written by then.)
+mkfifo "$T/up"
+"$ST" run -o "$T/daemon.jsonl" -- \
+	sh -c "(echo up >\"$T/up\"; sleep 2; exec \"$EX\") >/dev/null 2>&1 & read x <\"$T/up\"; exit 0" \
 	>/dev/null 2>"$T/err2"
 eq "the program exits 0 at once" "$?" "0"
 cat "$T/err2"
@@ -25,4 +28,21 @@ while [ "$(count "$T/daemon.jsonl" event=exit)" -lt 2 ] && [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 eq "the daemon's calls arrive later" "$(count "$T/daemon.jsonl" event=call)" 6
+
+# The exit record: the status given to exit() or returned from main, and
+# SIGABRT for abort(); nothing after _exit() or SIGKILL.
+# (bash's exit calls exit(); dash's calls _exit(), which leaves no record.)
+"$ST" run -o "$T/st3.jsonl" -- bash -c 'exit 3' >/dev/null 2>&1
+eq "run passes status 3 through" "$?" "3"
+eq "the exit record says status 3" "$(count "$T/st3.jsonl" event=exit status=3)" 1
+"$ST" run -o "$T/st0.jsonl" -- "$EX" >/dev/null 2>&1
+eq "a return from main: status 0" "$(count "$T/st0.jsonl" event=exit status=0)" 1
+if command -v python3 >/dev/null; then
+	"$ST" run -o "$T/abrt.jsonl" -- python3 -c 'import os; os.abort()' >/dev/null 2>&1
+	eq "abort(): killed by SIGABRT" "$?" "134"
+	eq "the exit record says SIGABRT" "$(count "$T/abrt.jsonl" event=exit signal=SIGABRT)" 1
+	eq "and no status" "$(count "$T/abrt.jsonl" event=exit signal=SIGABRT status?)" 0
+fi
+"$ST" run -o "$T/kill.jsonl" -- sh -c 'kill -9 $$' >/dev/null 2>&1
+eq "SIGKILL: no exit record (nothing runs)" "$(count "$T/kill.jsonl" event=exit)" 0
 finish
