@@ -102,6 +102,16 @@ static void fmt_sock(FILE *out, json_t *sock)
 	} else {
 		fputs("socket", out);
 	}
+	if (json_is_integer(json_object_get(sock, "ino")) && json_is_string(local) &&
+	    !json_string_value(local)[0] && (!json_is_string(peer) || !json_string_value(peer)[0])) {
+		/* Unnamed unix ends: their inodes pair them, as in strace -yy. */
+		fprintf(out, ":[%lld", (long long)json_integer_value(json_object_get(sock, "ino")));
+		if (json_is_integer(json_object_get(sock, "peer_ino")))
+			fprintf(out, "->%lld",
+				(long long)json_integer_value(json_object_get(sock, "peer_ino")));
+		fputs("]>", out);
+		return;
+	}
 	if (json_is_string(local)) {
 		fputc(':', out);
 		fmt_addr(out, json_string_value(local));

@@ -162,6 +162,17 @@ static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_socki
 	st_json_name(j, fd, 0, &ok_local, &port0);
 	st_json_key(j, "peer");
 	st_json_name(j, fd, 1, &ok_peer, NULL);
+	if (si->family == AF_UNIX) {
+		unsigned long peer;
+
+		/* The inodes pair the two ends of a socketpair, as strace -yy shows. */
+		st_json_key(j, "ino");
+		st_json_uint(j, (unsigned long long)sb->st_ino);
+		if (st_unix_peer_ino((unsigned long)sb->st_ino, &peer) == 0) {
+			st_json_key(j, "peer_ino");
+			st_json_uint(j, peer);
+		}
+	}
 	st_json_obj_end(j);
 	si->connected = ok_peer;
 	/*

@@ -357,6 +357,8 @@ void st_fd_learn_now(int fd) ST_HIDDEN;
 /* Is fd a socket the table knows (no system call: for sandboxes)? */
 int st_sock_known(int fd) ST_HIDDEN;
 void st_sock_learn_all(void) ST_HIDDEN;
+/* ---- unixdiag.c: a unix socket's peer inode (sock_diag), 0 or -1 ---- */
+int st_unix_peer_ino(unsigned long ino, unsigned long *peer) ST_HIDDEN;
 /* fstat(2) as the plain system call: glibc's goes through newfstatat with "". */
 int st_fstat(int fd, struct stat *sb) ST_HIDDEN;
 

@@ -88,6 +88,17 @@ void th_workload(void)
 	r = close(999);
 	th_result("badclose %d errno %d", r, errno);
 
+	/* The two ends of a socketpair, paired by their inodes. */
+	{
+		int sp[2];
+
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+		send(sp[0], "ab", 2, 0);
+		send(sp[1], "abc", 3, 0);
+		close(sp[0]);
+		close(sp[1]);
+	}
+
 	/* A socket no wrapper saw made: learned at close, before the call. */
 	raw = (int)syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0);
 	close(raw);
@@ -126,7 +137,7 @@ static int life_main(void)
 		      count_call("shutdown") ==
 		  0,
 	      "no lifecycle records by default");
-	TH_OK(count_call("send") == 1, "the send is recorded (%zu)", count_call("send"));
+	TH_OK(count_call("send") == 3, "the sends are recorded (%zu)", count_call("send"));
 
 	unlink(th_trace_path());
 	unlink(th_results_path());
@@ -188,20 +199,37 @@ static int life_main(void)
 
 	/*
 	 * Closes: accepted, client, listener, the dead port's listener, refused
-	 * client, UDP, raw socket.
+	 * client, UDP, the socketpair's two ends, raw socket.
 	 * The file and the number that was not open are not sockets.
 	 */
-	TH_OK(count_call("close") == 7, "seven socket closes, no file or EBADF (%zu)",
+	TH_OK(count_call("close") == 9, "nine socket closes, no file or EBADF (%zu)",
 	      count_call("close"));
-	ev = th_find("close", -1, 6);
+	ev = th_find("close", -1, 8);
 	TH_STR(ev, "sock.family", "AF_INET6");
 	TH_STR(ev, "sock.type", "SOCK_DGRAM");
+
+	/* Each end's peer_ino is the other's ino (the closes above: 2 more). */
+	{
+		json_t *a = th_find("send", 2, 0), *b = th_find("send", 3, 0);
+
+		TH_OK(json_is_integer(th_get(a, "sock.ino")) && json_is_integer(th_get(b, "sock.ino")),
+		      "unix ends carry their inode");
+		TH_OK(json_integer_value(th_get(a, "sock.peer_ino")) ==
+				  json_integer_value(th_get(b, "sock.ino")) &&
+			      json_integer_value(th_get(b, "sock.peer_ino")) ==
+				  json_integer_value(th_get(a, "sock.ino")),
+		      "and the peer's: %lld->%lld, %lld->%lld",
+		      (long long)json_integer_value(th_get(a, "sock.ino")),
+		      (long long)json_integer_value(th_get(a, "sock.peer_ino")),
+		      (long long)json_integer_value(th_get(b, "sock.ino")),
+		      (long long)json_integer_value(th_get(b, "sock.peer_ino")));
+	}
 
 	/* Only what is named. */
 	unlink(th_trace_path());
 	TH_OK(th_run(1, only_close) == 0, "workload runs with SENDTRACE_CALLS=close");
 	th_load();
-	TH_OK(count_call("close") == 7 && count_call("send") == 0 && count_call("connect") == 0,
+	TH_OK(count_call("close") == 9 && count_call("send") == 0 && count_call("connect") == 0,
 	      "close only: %zu closes, %zu sends, %zu connects", count_call("close"),
 	      count_call("send"), count_call("connect"));
 
