@@ -159,7 +159,8 @@ struct st_chunk {
 	char *p;	     /* the slice */
 	size_t size;
 	size_t used;
-	size_t next; /* size of the next slice: small first, doubling */
+	size_t next;	/* size of the next slice: small first, doubling */
+	unsigned phase; /* where p lies within a 256-byte padding line */
 	unsigned gen;
 };
 #define ST_BT_AREA  4096
