@@ -180,5 +180,6 @@ __attribute__((destructor)) static void st_destructor(void)
 	st_json_key(&r.j, "dropped");
 	st_json_uint(&r.j, st_drop_count() + st_sink_dropped() + st_thread_dropped());
 	st_record_emit(&r);
+	st_sink_exit(r.t);
 	errno = saved;
 }

@@ -651,6 +651,41 @@ void st_sink_thread_exit(struct st_thread *t)
 		st_chunk_retire(&t->chunks[i]);
 }
 
+/*
+ * At a clean exit, after the exit record (no event starts any more): the
+ * room this process holds will never be written. Closed, a follower stops
+ * watching it at once instead of keeping it until it is the longest idle.
+ */
+void st_sink_exit(struct st_thread *self)
+{
+	struct st_region *r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	size_t at;
+	int i, st;
+
+	if (self)
+		for (i = 0; i < ST_NEST_MAX; i++) {
+			struct st_chunk *c = &self->chunks[i];
+
+			if (c->r && c->used < c->size &&
+			    c->gen == __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE)) {
+				st_tail_close(c->r, c->p + c->used, c->size - c->used);
+				c->used = c->size;
+			}
+		}
+	/* Pooled tails stay claimed (state 1): nobody takes them from now on. */
+	for (i = 0; i < ST_TAILS; i++) {
+		st = 2;
+		if (__atomic_compare_exchange_n(&st_tails[i].state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			st_tail_close(st_tails[i].r, st_tails[i].p, st_tails[i].size);
+	}
+	if (r && !st_sandboxed()) {
+		at = __atomic_exchange_n(&r->next, r->size, __ATOMIC_ACQ_REL);
+		if (at < r->size)
+			st_tail_close(r, r->data + at, r->size - at);
+	}
+}
+
 /* In a fork()ed child: the slices are the parent's; never write there again. */
 void st_sink_thread_forget(struct st_thread *t)
 {
