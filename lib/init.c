@@ -208,12 +208,12 @@ __attribute__((constructor)) static void st_constructor(void)
 		st_on_exit_set = 1;
 }
 
-static void st_record_exit(const char *signal)
+static struct st_thread *st_record_exit(const char *signal)
 {
 	struct st_rec r;
 
 	if (!st_record_begin(&r, "exit"))
-		return;
+		return NULL;
 	st_json_key(&r.j, "events");
 	st_json_uint(&r.j, st_event_count());
 	st_json_key(&r.j, "dropped");
@@ -226,10 +226,12 @@ static void st_record_exit(const char *signal)
 		st_json_int(&r.j, st_exit_status);
 	}
 	st_record_emit(&r);
+	return r.t;
 }
 
 static void st_finish(void)
 {
+	struct st_thread *t;
 	int saved = errno;
 
 	if (!st_ready)
@@ -237,7 +239,9 @@ static void st_finish(void)
 	/* No event starts from now; the ones under way in other threads end whole. */
 	__atomic_store_n(&st_ready, 0, __ATOMIC_SEQ_CST);
 	st_thread_drain();
-	st_record_exit(NULL);
+	t = st_record_exit(NULL);
+	if (t)
+		st_sink_exit(t); /* the room this process leaves, closed for readers */
 	errno = saved;
 }
 
@@ -260,7 +264,7 @@ static void st_abort(void)
 	int saved = errno;
 
 	if (st_ready && !st_sandboxed())
-		st_record_exit("SIGABRT");
+		(void)st_record_exit("SIGABRT");
 	errno = saved;
 	if (!st_real.abort)
 		st_bind();

@@ -216,18 +216,31 @@ static int st_sink_recover(void)
  * never overlap) and mapped MAP_SHARED: a region. Each thread fills a slice
  * of a region, and an event is a memcpy into it: it is in the page cache at
  * once, so it survives SIGKILL or a crash, and no fd of the program is ever
- * written to. Unused room stays spaces, each 4 KiB ending in a newline:
+ * written to. Unused room stays spaces, each 256 bytes ending in a newline:
  * whitespace that readers skip.
  *
  * Threads share regions rather than map one each: every mapping counts
  * against vm.max_map_count, and a thousand threads must not cost a thousand
  * mappings. A region is unmapped when its last slice is given back.
+ *
+ * Padding is what a trace wastes, so everything starts small: a process's
+ * first region holds 512 bytes (its start and exit records fit), a thread's
+ * first slice 512; both grow as they fill. The unused end of a slice that a
+ * thread leaves (at its exit, or for a bigger slice) goes to a small pool of
+ * tails that other threads take before carving new room; one too small to
+ * keep, or that finds the pool full, is closed: a tab begins each of its
+ * lines, telling followers nothing will ever be written there.
  */
-#define ST_CHUNK_MIN  (16u << 10)
-#define ST_CHUNK_MAX  (256u << 10)
-#define ST_REGION_MAX (1u << 20)
-#define ST_PAD	      4096
-#define ST_REGIONS    256
+#define ST_GRAIN	 256 /* a padding line: 255 spaces and a newline */
+#define ST_SLICE_FIRST	 512
+#define ST_SANDBOX_SLICE (16u << 10)
+#define ST_CHUNK_MAX	 (256u << 10)
+#define ST_REGION_FIRST	 512
+#define ST_REGION_MAX	 (1u << 20)
+#define ST_PAD		 4096 /* bytes of padding per iovec */
+#define ST_REGIONS	 256
+#define ST_TAILS	 64
+#define ST_TAIL_MIN	 384 /* smaller tails fit hardly any event: closed at once */
 
 struct st_region {
 	int refs;	/* slices not given back, +1 while it is the current region */
@@ -235,15 +248,26 @@ struct st_region {
 	char *map;	/* what mmap returned (page aligned) */
 	size_t maplen;
 	char *data;	/* the region's first byte within the mapping */
+	off_t off;	/* and its offset in the file */
 	size_t size;
 	size_t next;	/* bytes handed out; a compare-and-swap takes more */
+};
+
+/* A tail given back: free (0), being changed (1), or holding room (2). */
+struct st_tail {
+	int state;
+	unsigned gen;
+	struct st_region *r; /* the tail keeps its region's reference */
+	char *p;
+	size_t size;
 };
 
 static struct st_region st_regions[ST_REGIONS];
 /* When the file could not grow: bytes free on its file system (ENOSPC), or RLIMIT_FSIZE (EFBIG). */
 static unsigned long long st_sink_room;
 static struct st_region *st_current;
-static size_t st_region_next = ST_CHUNK_MIN;
+static struct st_tail st_tails[ST_TAILS];
+static size_t st_region_next = ST_REGION_FIRST;
 static unsigned long st_sink_drops;
 static char st_spaces_nl[ST_PAD];
 static int st_pad_ready;
@@ -283,15 +307,20 @@ static void st_region_put(struct st_region *r)
  */
 static off_t st_chunk_append(int fd, size_t size, size_t *got)
 {
-	struct iovec iov[ST_REGION_MAX / ST_PAD];
-	size_t i, n = size / ST_PAD;
+	struct iovec iov[ST_REGION_MAX / ST_PAD + 1];
+	size_t i, n = (size + ST_PAD - 1) / ST_PAD;
 	ssize_t w;
 	off_t end;
 
 	*got = 0;
+	/* One write, or processes sharing the file could interleave: no more than fits. */
+	if (n > sizeof(iov) / sizeof(iov[0])) {
+		errno = E2BIG; /* not the file size limit: a claim larger than one append */
+		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		iov[i].iov_base = st_spaces_nl;
-		iov[i].iov_len = ST_PAD;
+		iov[i].iov_len = i + 1 < n || size % ST_PAD == 0 ? ST_PAD : size % ST_PAD;
 	}
 	do
 		w = st_sys(SYS_writev, fd, iov, (int)n);
@@ -322,6 +351,8 @@ static off_t st_chunk_append(int fd, size_t size, size_t *got)
 	end = lseek(fd, 0, SEEK_CUR);
 	return end < (off_t)size ? -1 : end - (off_t)size;
 }
+
+static void st_tail_put(struct st_region *r, unsigned gen, char *p, size_t n);
 
 /*
  * A new current region of at least `need` bytes, or (the disk or the size
@@ -397,6 +428,7 @@ static int st_region_new(size_t need, size_t least)
 	r->map = map;
 	r->maplen = size + delta;
 	r->data = map + delta;
+	r->off = off;
 	r->size = size;
 	r->next = 0;
 	r->gen = st_sink.gen;
@@ -404,8 +436,16 @@ static int st_region_new(size_t need, size_t least)
 	old = __atomic_exchange_n(&st_current, r, __ATOMIC_ACQ_REL);
 	if (size >= st_region_next && st_region_next < ST_REGION_MAX)
 		st_region_next = size * 4 < ST_REGION_MAX ? size * 4 : ST_REGION_MAX;
-	if (old)
+	if (old) {
+		/* What no slice took of the old region: to the pool, or closed. */
+		size_t at = __atomic_exchange_n(&old->next, old->size, __ATOMIC_ACQ_REL);
+
+		if (at < old->size) {
+			__atomic_fetch_add(&old->refs, 1, __ATOMIC_ACQ_REL);
+			st_tail_put(old, old->gen, old->data + at, old->size - at);
+		}
 		st_region_put(old);
+	}
 	return 0;
 }
 
@@ -434,6 +474,7 @@ static int st_slice_carve(struct st_chunk *c, size_t need, size_t want)
 	c->p = r->data + at;
 	c->size = take;
 	c->used = 0;
+	c->phase = 0; /* regions are handed out in whole padding lines */
 	c->gen = r->gen;
 	return 0;
 }
@@ -496,23 +537,139 @@ static void st_sink_off_err(int err)
 			    detail);
 }
 
+/*
+ * Room that nobody will write: a tab at the start of each of its padding
+ * lines (it follows a newline, and so does each 256-byte line in it). Still
+ * whitespace for any reader; a follower stops watching it.
+ */
+static void st_tail_close(struct st_region *r, char *p, size_t n)
+{
+	size_t pos = (size_t)(p - r->data), end = pos + n;
+
+	for (; pos < end; pos += ST_GRAIN - pos % ST_GRAIN)
+		if (r->data[pos] == ' ')
+			r->data[pos] = '\t';
+}
+
+/*
+ * The unused end [p, p+n) of a slice, with the region reference that came
+ * with it, goes to the pool for another thread; failing that, it is closed.
+ * No system call and no lock: a slot is claimed by compare-and-swap.
+ */
+static void st_tail_put(struct st_region *r, unsigned gen, char *p, size_t n)
+{
+	struct st_tail *small = NULL;
+	int i, st;
+
+	if (n < ST_TAIL_MIN || st_sink.state != ST_SINK_OPEN)
+		goto close;
+	for (i = 0; i < ST_TAILS; i++) {
+		st = 0;
+		if (__atomic_compare_exchange_n(&st_tails[i].state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			goto fill;
+		if (st == 2 && st_tails[i].size < n && (!small || st_tails[i].size < small->size))
+			small = &st_tails[i];
+	}
+	/* Full: the smallest tail kept makes way for a bigger one. */
+	st = 2;
+	if (!small || !__atomic_compare_exchange_n(&small->state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						   __ATOMIC_ACQUIRE))
+		goto close;
+	i = (int)(small - st_tails);
+	if (small->gen == gen)
+		st_tail_close(small->r, small->p, small->size);
+	st_region_put(small->r);
+fill:
+	st_tails[i].r = r;
+	st_tails[i].gen = gen;
+	st_tails[i].p = p;
+	st_tails[i].size = n;
+	__atomic_store_n(&st_tails[i].state, 2, __ATOMIC_RELEASE);
+	return;
+close:
+	st_tail_close(r, p, n);
+	st_region_put(r);
+}
+
+/*
+ * A pooled tail with room for `need` bytes and the newline kept, as the
+ * level's slice; only one at or after file offset `after`, so that each
+ * thread's events stay in order in the file.
+ */
+static int st_tail_take(struct st_chunk *c, size_t need, off_t after)
+{
+	unsigned gen = __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE);
+	int i, st;
+
+	for (i = 0; i < ST_TAILS; i++) {
+		struct st_tail *t = &st_tails[i];
+
+		st = 2;
+		if (__atomic_load_n(&t->state, __ATOMIC_ACQUIRE) != 2 ||
+		    !__atomic_compare_exchange_n(&t->state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			continue;
+		if (t->gen != gen || t->size < need + 1 ||
+		    t->r->off + (t->p - t->r->data) < after) {
+			__atomic_store_n(&t->state, 2, __ATOMIC_RELEASE);
+			continue;
+		}
+		c->r = t->r;
+		c->p = t->p;
+		c->size = t->size;
+		c->used = 0;
+		c->phase = (unsigned)((size_t)(t->p - t->r->data) % ST_GRAIN);
+		c->gen = t->gen;
+		__atomic_store_n(&t->state, 0, __ATOMIC_RELEASE);
+		return 0;
+	}
+	return -1;
+}
+
+/* A level leaves its slice: what is left goes to the pool or is closed. */
+static void st_chunk_retire(struct st_chunk *c)
+{
+	struct st_region *r = c->r;
+
+	if (!r)
+		return;
+	if (c->gen != __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE) || c->used >= c->size) {
+		st_chunk_drop(c); /* an older opening of the file, or nothing left */
+		return;
+	}
+	st_tail_put(r, c->gen, c->p + c->used, c->size - c->used);
+	c->r = NULL;
+	c->p = NULL;
+	c->size = c->used = 0;
+}
+
 /* A fresh slice for this thread's level, big enough for `need` bytes. 0 on success. */
 static int st_chunk_new(struct st_chunk *c, size_t need)
 {
 	struct st_fdlock l;
-	size_t want = c->next ? c->next : ST_CHUNK_MIN;
+	size_t want = c->next ? c->next : ST_SLICE_FIRST;
 	int saved = errno, err = 0, got;
+	off_t after;
 
 	while (want < need + 1 && want < ST_CHUNK_MAX)
 		want *= 2;
 	if (want < need + 1)
 		return -1; /* larger than any slice: cannot happen below 16 KiB events */
-	want = (want + ST_PAD - 1) / ST_PAD * ST_PAD;
-	if (c->r)
-		st_chunk_drop(c);
+	want = (want + ST_GRAIN - 1) / ST_GRAIN * ST_GRAIN;
+	after = c->r ? c->r->off + (c->p - c->r->data) + (off_t)c->used : 0;
+	st_chunk_retire(c);
+	/* A tail another thread left: no lock, no system call. */
+	if (st_tail_take(c, need, after) == 0) {
+		c->next = want < ST_CHUNK_MAX ? want * 2 : want;
+		return 0;
+	}
 	if (st_sandboxed()) {
 		/* No system call may be made: only the room claimed ahead. */
-		got = st_slice_carve(c, need, ST_CHUNK_MIN) == 0;
+		got =
+		    st_slice_carve(c, need, want < ST_SANDBOX_SLICE ? want : ST_SANDBOX_SLICE) == 0;
+		if (got)
+			c->next = want < ST_CHUNK_MAX ? want * 2 : want;
 		errno = saved;
 		return got ? 0 : -1;
 	}
@@ -523,7 +680,7 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	 * SIGXFSZ from crossing RLIMIT_FSIZE is blocked too, and taken off.
 	 */
 	st_fd_lock(&l);
-	got = st_slice_carve(c, need, st_sandboxed() ? ST_CHUNK_MIN : want) == 0;
+	got = st_slice_carve(c, need, st_sandboxed() ? ST_SANDBOX_SLICE : want) == 0;
 	if (!got && st_sink_active() && !st_sandboxed()) {
 		err = st_region_new(want, (need + ST_PAD) / ST_PAD * ST_PAD);
 		got = !err && st_slice_carve(c, need, want) == 0;
@@ -554,8 +711,18 @@ void st_sink_write(struct st_thread *t, int level, const char *line, size_t n)
 
 			/* The slice's last byte stays the newline that ends its padding. */
 			if (off + n < c->size) {
-				memcpy(c->p + off, line, n);
-				c->used = off + n;
+				/*
+				 * The first byte last, released: a reader that sees the
+				 * '{' sees the whole line (docs/events.md).
+				 */
+				memcpy(c->p + off + 1, line + 1, n - 1);
+				__atomic_store_n(c->p + off, line[0], __ATOMIC_RELEASE);
+				off += n;
+				/* Never start a line on a padding newline: it would read as an
+				 * empty line. */
+				if ((c->phase + off) % ST_GRAIN == ST_GRAIN - 1)
+					off++;
+				c->used = off;
 				return;
 			}
 		}
@@ -570,8 +737,42 @@ void st_sink_thread_exit(struct st_thread *t)
 	int i;
 
 	for (i = 0; i < ST_NEST_MAX; i++)
-		if (t->chunks[i].r)
-			st_chunk_drop(&t->chunks[i]);
+		st_chunk_retire(&t->chunks[i]);
+}
+
+/*
+ * At a clean exit, after the exit record (no event starts any more): the
+ * room this process holds will never be written. Closed, a follower stops
+ * watching it at once instead of keeping it until it is the longest idle.
+ */
+void st_sink_exit(struct st_thread *self)
+{
+	struct st_region *r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	size_t at;
+	int i, st;
+
+	if (self)
+		for (i = 0; i < ST_NEST_MAX; i++) {
+			struct st_chunk *c = &self->chunks[i];
+
+			if (c->r && c->used < c->size &&
+			    c->gen == __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE)) {
+				st_tail_close(c->r, c->p + c->used, c->size - c->used);
+				c->used = c->size;
+			}
+		}
+	/* Pooled tails stay claimed (state 1): nobody takes them from now on. */
+	for (i = 0; i < ST_TAILS; i++) {
+		st = 2;
+		if (__atomic_compare_exchange_n(&st_tails[i].state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			st_tail_close(st_tails[i].r, st_tails[i].p, st_tails[i].size);
+	}
+	if (r && !st_sandboxed()) {
+		at = __atomic_exchange_n(&r->next, r->size, __ATOMIC_ACQ_REL);
+		if (at < r->size)
+			st_tail_close(r, r->data + at, r->size - at);
+	}
 }
 
 /* In a fork()ed child: the slices are the parent's; never write there again. */
@@ -588,14 +789,16 @@ void st_sink_thread_forget(struct st_thread *t)
 void st_sink_level_abandoned(struct st_thread *t, int level)
 {
 	struct st_chunk *c = &t->chunks[level];
-	size_t n;
+	size_t n, i;
 
 	if (!c->r || c->used + 1 >= c->size)
 		return;
 	n = c->size - 1 - c->used;
 	if (n > ST_EVENT_MAX)
 		n = ST_EVENT_MAX;
-	memset(c->p + c->used, ' ', n);
+	/* Padding as it was: the line may have covered some of its newlines. */
+	for (i = c->used; i < c->used + n; i++)
+		c->p[i] = (c->phase + i) % ST_GRAIN == ST_GRAIN - 1 ? '\n' : ' ';
 }
 
 /*
@@ -654,8 +857,9 @@ void st_sink_after_fork(void)
 			munmap(st_regions[i].map, st_regions[i].maplen);
 		memset(&st_regions[i], 0, sizeof(st_regions[i]));
 	}
+	memset(st_tails, 0, sizeof(st_tails));
 	st_current = NULL;
-	st_region_next = ST_CHUNK_MIN;
+	st_region_next = ST_REGION_FIRST;
 	st_sink_drops = 0;
 	if (st_sink.state != ST_SINK_OPEN)
 		return;
@@ -683,8 +887,10 @@ void st_sink_after_fork(void)
 int st_sink_open(void)
 {
 	if (!st_pad_ready) {
-		memset(st_spaces_nl, ' ', sizeof(st_spaces_nl));
-		st_spaces_nl[ST_PAD - 1] = '\n';
+		size_t i;
+
+		for (i = 0; i < sizeof(st_spaces_nl); i++)
+			st_spaces_nl[i] = i % ST_GRAIN == ST_GRAIN - 1 ? '\n' : ' ';
 		st_pad_ready = 1;
 	}
 	st_expand(st_sink.path, sizeof(st_sink.path), st_config.output, st_pid);

@@ -108,6 +108,8 @@ int st_fd_high(void) ST_HIDDEN;
 /* A thread's chunks: given back at its exit, forgotten in a fork()ed child. */
 void st_sink_thread_exit(struct st_thread *t) ST_HIDDEN;
 void st_sink_thread_forget(struct st_thread *t) ST_HIDDEN;
+/* A clean exit: the room left is closed (tab-led lines) for followers. */
+void st_sink_exit(struct st_thread *self) ST_HIDDEN;
 void st_sink_level_abandoned(struct st_thread *t, int level) ST_HIDDEN;
 /* Claim room ahead for a sandbox in which no more system calls may be made. */
 int st_sink_reserve(size_t bytes) ST_HIDDEN;
@@ -161,7 +163,8 @@ struct st_chunk {
 	char *p;	     /* the slice */
 	size_t size;
 	size_t used;
-	size_t next; /* size of the next slice: small first, doubling */
+	size_t next;	/* size of the next slice: small first, doubling */
+	unsigned phase; /* where p lies within a 256-byte padding line */
 	unsigned gen;
 };
 #define ST_BT_AREA  4096

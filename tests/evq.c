@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 		json_t *ev;
 		int ok;
 
-		if (strspn(line, " \n") == strlen(line))
+		if (strspn(line, " \t\n") == strlen(line))
 			continue; /* chunk padding */
 		ev = json_loads(line, 0, NULL);
 		ok = ev != NULL;

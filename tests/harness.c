@@ -139,7 +139,7 @@ json_t *th_load(void)
 		json_t *ev;
 
 		lineno++;
-		if (strspn(line, " \n") == (size_t)n)
+		if (strspn(line, " \t\n") == (size_t)n)
 			continue; /* chunk padding */
 		if (line[n - 1] != '\n') {
 			TH_OK(0, "line %d ends with a newline", lineno);

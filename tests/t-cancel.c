@@ -185,7 +185,7 @@ static void run(const char *what, int traced)
 			json_t *ev;
 			long long len;
 
-			if (strspn(line, " \n") == (size_t)n)
+			if (strspn(line, " \t\n") == (size_t)n)
 				continue; /* chunk padding */
 			ev = json_loadb(line, (size_t)n, 0, NULL);
 			if (!ev || line[n - 1] != '\n') {

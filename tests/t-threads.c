@@ -57,7 +57,7 @@ static int threads_main(void)
 		json_t *ev;
 		long long tid, len;
 
-		if (strspn(line, " \n") == (size_t)n)
+		if (strspn(line, " \t\n") == (size_t)n)
 			continue; /* chunk padding */
 		ev = json_loadb(line, (size_t)n, 0, NULL);
 		if (!ev || line[n - 1] != '\n') {
