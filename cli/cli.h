@@ -51,6 +51,7 @@ int ev_open(struct ev_reader *r, const char *path);
 json_t *ev_next(struct ev_reader *r);
 void ev_close(struct ev_reader *r);
 int ev_blank(const char *s, size_t n);
+int ev_pad(const char *s, size_t n);
 /*
  * Every event of every file, in file order: start(reader) once per file,
  * each(event) per event. Missing files and bad lines are reported; returns

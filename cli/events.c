@@ -45,6 +45,14 @@ static void ev_skip(struct ev_reader *r, const char *why, const char *detail)
 		cli_error("%s: more bad lines; only the count is reported from here", r->path);
 }
 
+/* A filler record, which the library writes exactly so: room nobody will write. */
+int ev_pad(const char *s, size_t n)
+{
+	static const char head[] = "{\"v\":1,\"event\":\"pad\"";
+
+	return n >= sizeof(head) - 1 && !memcmp(s, head, sizeof(head) - 1);
+}
+
 int ev_blank(const char *s, size_t n)
 {
 	size_t i;
@@ -68,8 +76,8 @@ json_t *ev_next(struct ev_reader *r)
 		complete = n > 0 && r->buf[n - 1] == '\n';
 		if (complete)
 			n--;
-		if (ev_blank(r->buf, (size_t)n))
-			continue; /* the library pads its chunks with blank lines */
+		if (ev_blank(r->buf, (size_t)n) || ev_pad(r->buf, (size_t)n))
+			continue; /* the library's padding, blank or closed into filler records */
 		r->len = (size_t)n;
 		if (r->fast && complete && r->fast(r->buf, (size_t)n, r->fast_arg))
 			continue;

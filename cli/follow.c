@@ -21,7 +21,9 @@
  * writer's side of the contract that makes this sound:
  * - an event is copied with its first byte last, so a line whose first byte
  *   was '{' when read is whole when read again (a torn line is never shown);
- * - a blank line that starts with a tab will never be written: not a hole;
+ * - room that will never be written is closed into filler records
+ *   ({"v":1,"event":"pad" ...}, or blank lines led by a tab from older
+ *   versions): not a hole;
  * - a line starts at a newline, and nothing is ever written in the middle of
  *   a line, except by the event that began it.
  * Memory is bounded: two windows and the hole table, whatever the file's size.
@@ -29,6 +31,7 @@
 #define WIN   (1u << 20) /* bytes read at a time; a longer line is not an event */
 #define HOLES 4096
 #define MARK  64 /* bytes of one whole line, to notice the file being rewritten */
+#define GRAIN 256 /* the library's padding lines: 255 blanks and a newline */
 
 static volatile sig_atomic_t stop;
 
@@ -137,6 +140,10 @@ static int show_line(struct tail *t, const char *s, size_t len, off_t at)
 
 	if (!ev)
 		return 0; /* whole but not an event (or the end of one): nothing changes it */
+	if (ev_pad(s, len)) {
+		json_decref(ev);
+		return 0; /* closed room: nothing will be written there */
+	}
 	t->mark_at = at;
 	t->mark_len = len < MARK ? len : MARK;
 	memcpy(t->mark, s, t->mark_len);
@@ -203,13 +210,20 @@ static unsigned long scan(struct tail *t, off_t a, off_t b, unsigned idle)
 			if (t->w1[i] == '{' && show_line(t, t->w2 + i, len, at)) {
 				/* Whole (its first byte was written last), and printed. */
 				events++;
-				/* The line after an event is where its thread writes next. */
-				if (at + (off_t)len + 1 >= b)
-					b = at + (off_t)len + 2;
 			} else if (len > 0 && (t->w1[i] == ' ' || t->w2[i] == ' ')) {
-				/* Padding still open, or an event being copied (first byte last).
+				/*
+				 * Padding still open, or an event being copied (first
+				 * byte last). The hole runs to the end of the padding
+				 * line (GRAIN bytes, docs/events.md) even when the
+				 * second read found a newline sooner: an event being
+				 * copied ends before the blank line did, and its
+				 * thread writes next right after it. Never further: the
+				 * next padding line may be another thread's, with an
+				 * event already shown.
 				 */
-				hole_add(t, at, at + (off_t)len + 1, events ? 0 : idle);
+				off_t e = at + (off_t)len + 1, g = at - at % GRAIN + GRAIN;
+
+				hole_add(t, at, e > g ? e : g, events ? 0 : idle);
 			}
 			/*
 			 * Otherwise nothing starts here any more: padding closed with a

@@ -183,6 +183,16 @@ void st_ensure_init(void)
 }
 
 static int st_exit_status, st_exit_known, st_on_exit_set;
+
+/*
+ * Is this process the one the library's state describes? Not in a child
+ * made by vfork() or clone(CLONE_VM), which runs on the parent's memory
+ * with no fork handler: st_pid is still the parent's there.
+ */
+int st_same_memory_as_pid(void)
+{
+	return st_sandboxed() || (pid_t)st_sys(SYS_getpid) == st_pid;
+}
 static void st_finish(void);
 
 /*
@@ -234,7 +244,7 @@ static void st_finish(void)
 	struct st_thread *t;
 	int saved = errno;
 
-	if (!st_ready)
+	if (!st_ready || !st_same_memory_as_pid())
 		return;
 	/* No event starts from now; the ones under way in other threads end whole. */
 	__atomic_store_n(&st_ready, 0, __ATOMIC_SEQ_CST);
@@ -243,6 +253,21 @@ static void st_finish(void)
 	if (t)
 		st_sink_exit(t); /* the room this process leaves, closed for readers */
 	errno = saved;
+}
+
+/*
+ * _exit() and _Exit() called by the program: no exit handler runs, so the
+ * record (with the status) and the closing of the room are done here. Not
+ * in a vfork()ed child, which shares the parent's memory and so its trace
+ * state: what it would close is the parent's.
+ */
+void st_process_exit_now(int status)
+{
+	if (!st_ready || !st_same_memory_as_pid())
+		return;
+	st_exit_status = status & 0377;
+	st_exit_known = 1;
+	st_finish();
 }
 
 /* Without the on_exit handler (it could not be registered), the record is written here. */
@@ -263,7 +288,7 @@ static void st_abort(void)
 {
 	int saved = errno;
 
-	if (st_ready && !st_sandboxed())
+	if (st_ready && !st_sandboxed() && st_same_memory_as_pid())
 		(void)st_record_exit("SIGABRT");
 	errno = saved;
 	if (!st_real.abort)

@@ -54,6 +54,12 @@ void st_bind(void)
 	ST_BIND(pclose);
 	ST_BIND(daemon);
 	ST_BIND(abort);
+	ST_BIND(execve);
+	ST_BIND(execvp);
+	ST_BIND(execvpe);
+	ST_BIND(fexecve);
+	ST_BIND(_exit);
+	ST_BIND(_Exit);
 	ST_BIND(recvmsg);
 	ST_BIND(recvmmsg);
 	/* Bound last: a non-NULL write marks the whole table done. */

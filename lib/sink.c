@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -232,6 +233,7 @@ static int st_sink_recover(void)
  * lines, telling followers nothing will ever be written there.
  */
 #define ST_GRAIN	 256 /* a padding line: 255 spaces and a newline */
+#define ST_LINE_MIN	 22  /* {"v":1,"event":"pad"} and its newline */
 #define ST_SLICE_FIRST	 512
 #define ST_SANDBOX_SLICE (16u << 10)
 #define ST_CHUNK_MAX	 (256u << 10)
@@ -538,17 +540,40 @@ static void st_sink_off_err(int err)
 }
 
 /*
- * Room that nobody will write: a tab at the start of each of its padding
- * lines (it follows a newline, and so does each 256-byte line in it). Still
- * whitespace for any reader; a follower stops watching it.
+ * Room that nobody will write becomes filler records, so that a trace that
+ * ended cleanly holds only JSON values, one per line, which every reader
+ * accepts (docs/events.md): each padding line of it, 255 spaces and a
+ * newline, is rewritten in place as {"v":1,"event":"pad"   ...   }. The
+ * first byte goes last, released, as for events: a follower that sees the
+ * '{' sees the whole line, and knows nothing will be written there.
+ *
+ * The room starts on a padding line's start, or right after an event's
+ * newline with at least ST_LINE_MIN bytes left of its line (st_sink_write
+ * sees to that), so every piece of it holds a record. Events already
+ * written are never touched: a follower that showed one must not see it
+ * change.
  */
+#define ST_PAD_HEAD "{\"v\":1,\"event\":\"pad\""
+
 static void st_tail_close(struct st_region *r, char *p, size_t n)
 {
 	size_t pos = (size_t)(p - r->data), end = pos + n;
 
-	for (; pos < end; pos += ST_GRAIN - pos % ST_GRAIN)
-		if (r->data[pos] == ' ')
-			r->data[pos] = '\t';
+	while (pos < end) {
+		size_t eol = pos - pos % ST_GRAIN + ST_GRAIN - 1; /* this line's newline */
+		char *l = r->data + pos;
+
+		if (eol >= end)
+			break; /* cannot happen: room ends on a padding newline */
+		if (l[0] != ' ') {
+			/* already closed, or not padding: leave it */
+		} else if (eol - pos + 1 >= ST_LINE_MIN) {
+			memcpy(l + 1, ST_PAD_HEAD + 1, sizeof(ST_PAD_HEAD) - 2);
+			r->data[eol - 1] = '}';
+			__atomic_store_n(l, '{', __ATOMIC_RELEASE);
+		}
+		pos = eol + 1;
+	}
 }
 
 /*
@@ -707,7 +732,7 @@ void st_sink_write(struct st_thread *t, int level, const char *line, size_t n)
 		st_chunk_drop(c); /* a slice of an older opening of the file */
 	for (tries = 0; tries < 2; tries++) {
 		if (c->r) {
-			size_t off = c->used;
+			size_t off = c->used, e;
 
 			/* The slice's last byte stays the newline that ends its padding. */
 			if (off + n < c->size) {
@@ -716,13 +741,20 @@ void st_sink_write(struct st_thread *t, int level, const char *line, size_t n)
 				 * '{' sees the whole line (docs/events.md).
 				 */
 				memcpy(c->p + off + 1, line + 1, n - 1);
+				/*
+				 * What an event leaves of its padding line must hold a
+				 * filler record (ST_LINE_MIN bytes), or be nothing: a
+				 * shorter rest would stay a blank line that strict
+				 * readers reject. The event then ends with spaces
+				 * instead, and that line's newline ends it.
+				 */
+				e = (c->phase + off + n) % ST_GRAIN;
+				if (e && ST_GRAIN - e < ST_LINE_MIN) {
+					c->p[off + n - 1] = ' ';
+					n += ST_GRAIN - e;
+				}
 				__atomic_store_n(c->p + off, line[0], __ATOMIC_RELEASE);
-				off += n;
-				/* Never start a line on a padding newline: it would read as an
-				 * empty line. */
-				if ((c->phase + off) % ST_GRAIN == ST_GRAIN - 1)
-					off++;
-				c->used = off;
+				c->used = off + n;
 				return;
 			}
 		}
@@ -740,39 +772,82 @@ void st_sink_thread_exit(struct st_thread *t)
 		st_chunk_retire(&t->chunks[i]);
 }
 
+/* A thread's slices, closed where they are unused. */
+static void st_sink_close_thread(struct st_thread *t)
+{
+	int i;
+
+	for (i = 0; i < ST_NEST_MAX; i++) {
+		struct st_chunk *c = &t->chunks[i];
+
+		if (c->r && c->used < c->size &&
+		    c->gen == __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE)) {
+			st_tail_close(c->r, c->p + c->used, c->size - c->used);
+			c->used = c->size;
+		}
+	}
+}
+
 /*
- * At a clean exit, after the exit record (no event starts any more): the
- * room this process holds will never be written. Closed, a follower stops
- * watching it at once instead of keeping it until it is the longest idle.
+ * The room no thread holds: the pooled tails, and the rest of the current
+ * region. At exit the tails stay claimed (nobody takes them any more);
+ * before an exec, which may fail, their slots and references are given back.
  */
-void st_sink_exit(struct st_thread *self)
+static void st_sink_close_shared(int again)
 {
 	struct st_region *r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
 	size_t at;
 	int i, st;
 
-	if (self)
-		for (i = 0; i < ST_NEST_MAX; i++) {
-			struct st_chunk *c = &self->chunks[i];
-
-			if (c->r && c->used < c->size &&
-			    c->gen == __atomic_load_n(&st_sink.gen, __ATOMIC_ACQUIRE)) {
-				st_tail_close(c->r, c->p + c->used, c->size - c->used);
-				c->used = c->size;
-			}
-		}
-	/* Pooled tails stay claimed (state 1): nobody takes them from now on. */
 	for (i = 0; i < ST_TAILS; i++) {
 		st = 2;
-		if (__atomic_compare_exchange_n(&st_tails[i].state, &st, 1, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_ACQUIRE))
-			st_tail_close(st_tails[i].r, st_tails[i].p, st_tails[i].size);
+		if (!__atomic_compare_exchange_n(&st_tails[i].state, &st, 1, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			continue;
+		st_tail_close(st_tails[i].r, st_tails[i].p, st_tails[i].size);
+		if (again) {
+			st_region_put(st_tails[i].r);
+			__atomic_store_n(&st_tails[i].state, 0, __ATOMIC_RELEASE);
+		}
 	}
 	if (r && !st_sandboxed()) {
 		at = __atomic_exchange_n(&r->next, r->size, __ATOMIC_ACQ_REL);
 		if (at < r->size)
 			st_tail_close(r, r->data + at, r->size - at);
 	}
+}
+
+/*
+ * At a clean exit, after the exit record (no event starts any more): the
+ * room this process holds will never be written. Every thread's slices
+ * (but one still inside an event past the drain's deadline), the pooled
+ * tails and the rest of the current region become filler records: the
+ * trace holds only JSON values, and a follower stops watching at once.
+ */
+void st_sink_exit(struct st_thread *self)
+{
+	(void)self;
+	st_thread_each_idle(st_sink_close_thread);
+	st_sink_close_shared(0);
+}
+
+/*
+ * Before an exec, which runs no exit handler: the same closing, while the
+ * process may still go on (the exec can fail; the next event takes new
+ * room). Other threads' slices only when there are none: otherwise they
+ * may be writing, and the exec ends them in the middle anyway.
+ */
+void st_sink_exec(void)
+{
+	struct st_thread *self = st_thread_get();
+
+	if (!st_sink_active() || st_sandboxed())
+		return;
+	if (__libc_single_threaded)
+		st_thread_each_idle(st_sink_close_thread);
+	else if (self && !self->busy[0] && !self->busy[1])
+		st_sink_close_thread(self);
+	st_sink_close_shared(1);
 }
 
 /* In a fork()ed child: the slices are the parent's; never write there again. */

@@ -51,6 +51,12 @@ struct st_real {
 	int (*pclose)(FILE *);
 	int (*daemon)(int, int);
 	void (*abort)(void);
+	int (*execve)(const char *, char *const[], char *const[]);
+	int (*execvp)(const char *, char *const[]);
+	int (*execvpe)(const char *, char *const[], char *const[]);
+	int (*fexecve)(int, char *const[], char *const[]);
+	void (*_exit)(int);
+	void (*_Exit)(int);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 };
@@ -198,6 +204,12 @@ void st_thread_after_fork(void) ST_HIDDEN;
 int st_forked_silently(void) ST_HIDDEN;
 int st_tracer_inside(void) ST_HIDDEN;
 void st_thread_drain(void) ST_HIDDEN;
+void st_thread_each_idle(void (*fn)(struct st_thread *t)) ST_HIDDEN;
+/* ---- init.c / exec.c: the ends of a process image ---- */
+int st_same_memory_as_pid(void) ST_HIDDEN;
+void st_process_exit_now(int status) ST_HIDDEN;
+/* Before an exec: the room this image holds becomes filler records (sink.c). */
+void st_sink_exec(void) ST_HIDDEN;
 void st_thread_init(void) ST_HIDDEN;
 int st_arena_has_room(void) ST_HIDDEN;
 void st_arena_reserve(void) ST_HIDDEN;

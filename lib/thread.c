@@ -248,6 +248,31 @@ void st_thread_drain(void)
 	}
 }
 
+/*
+ * Every thread's block but those still inside an event (past the drain's
+ * deadline): at a clean exit, when no event starts any more.
+ */
+void st_thread_each_idle(void (*fn)(struct st_thread *t))
+{
+	unsigned a, s;
+
+	for (a = 0; a < ST_ARENAS; a++) {
+		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
+		unsigned long bits;
+
+		if (!arena)
+			break;
+		bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_SEQ_CST);
+		for (s = 0; s < ST_ARENA_SLOTS; s++) {
+			struct st_thread *t = (struct st_thread *)(void *)((char *)arena + s * st_stride);
+
+			if ((bits & (1ul << s)) && !__atomic_load_n(&t->busy[0], __ATOMIC_SEQ_CST) &&
+			    !__atomic_load_n(&t->busy[1], __ATOMIC_SEQ_CST))
+				fn(t);
+		}
+	}
+}
+
 /* tid and comm, once per thread, and again in a fork()ed child. */
 void st_thread_ids(struct st_thread *t)
 {
