@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "rules.h"
@@ -18,9 +17,12 @@ struct group {
 	json_t *pids;
 };
 
+#define LINT_WARN_MAX 10 /* malformed findings named; the rest only counted */
+
 struct groups {
 	struct group *v;
 	size_t n, cap;
+	unsigned long bad; /* findings that were not {"id": "...", ...} */
 };
 
 static int sev_rank(const char *name)
@@ -156,17 +158,6 @@ static int by_severity(const void *a, const void *b)
 	return strcmp(x->site, y->site);
 }
 
-static void fmt_ts(char *buf, size_t n, long long ts)
-{
-	time_t sec = (time_t)(ts / 1000000000);
-	struct tm tm;
-	size_t l;
-
-	localtime_r(&sec, &tm);
-	l = strftime(buf, n, "%H:%M:%S", &tm);
-	snprintf(buf + l, n - l, ".%06lld", (ts % 1000000000) / 1000);
-}
-
 static void print_text(struct groups *g)
 {
 	unsigned long by[3] = {0, 0, 0};
@@ -174,14 +165,19 @@ static void print_text(struct groups *g)
 
 	for (i = 0; i < g->n; i++) {
 		struct group *x = &g->v[i];
-		char first[32], last[32];
+		char first[64], last[64];
 
-		fmt_ts(first, sizeof(first), x->first);
-		fmt_ts(last, sizeof(last), x->last);
+		fmt_clock(first, sizeof(first), x->first);
+		fmt_clock(last, sizeof(last), x->last);
 		by[x->rule->severity] += x->count;
 		printf("%s: %s: %s\n", st_severity_name(x->rule->severity), x->rule->id,
 		       x->rule->msg);
-		printf("  at %s  (%s)\n", x->site, x->where);
+		/* Both are made of names from the trace. */
+		fputs("  at ", stdout);
+		esc_put(stdout, x->site);
+		fputs("  (", stdout);
+		esc_put(stdout, x->where);
+		fputs(")\n", stdout);
 		printf("  %lu time%s, first %s, last %s\n", x->count, x->count == 1 ? "" : "s",
 		       first, last);
 		printf("  why: %s\n  fix: %s\n  see: %s\n\n", x->rule->why, x->rule->fix,
@@ -210,7 +206,8 @@ static void print_json(struct groups *g)
 				   x->rule->fix, "man", x->rule->man));
 	}
 	s = json_dumps(out, JSON_INDENT(2));
-	puts(s ? s : "[]");
+	esc_put_json(stdout, s ? s : "[]"); /* DEL and C1 controls too, as \u00HH */
+	putchar('\n');
 	free(s);
 	json_decref(out);
 }
@@ -227,11 +224,27 @@ static void print_rules(void)
 static void each_event(json_t *ev, struct ev_reader *r, void *arg)
 {
 	json_t *lint = json_object_get(ev, "lint"), *f;
+	struct groups *g = arg;
 	size_t n;
 
-	(void)r;
-	json_array_foreach (lint, n, f)
-		add(arg, ev, f);
+	if (lint && !json_is_array(lint) && !json_is_null(lint)) {
+		if (++g->bad <= LINT_WARN_MAX)
+			cli_error("%s:%lu: \"lint\" is not an array of findings; ignored", r->path,
+				  r->line);
+		return;
+	}
+	json_array_foreach (lint, n, f) {
+		/* Anything but {"id": "...", ...} is a broken trace: say so, never guess. */
+		if (!json_is_string(json_object_get(f, "id"))) {
+			if (++g->bad <= LINT_WARN_MAX)
+				cli_error("%s:%lu: lint finding %zu is not an object with an "
+					  "\"id\" string; "
+					  "ignored",
+					  r->path, r->line, n);
+			continue;
+		}
+		add(g, ev, f);
+	}
 }
 
 static int cmd_lint_exec(int argc, char **argv)
@@ -241,7 +254,7 @@ static int cmd_lint_exec(int argc, char **argv)
 	    {"rules", no_argument, NULL, 'r'},	       {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
-	struct groups g = {NULL, 0, 0};
+	struct groups g = {NULL, 0, 0, 0};
 	int c, json = 0, status, fail_rank = ST_SEV_INFO, fail = 0;
 	size_t k;
 
@@ -288,8 +301,10 @@ static int cmd_lint_exec(int argc, char **argv)
 		json_decref(g.v[k].pids);
 	}
 	free(g.v);
-	if (status != EXIT_OK)
-		return status;
+	if (g.bad)
+		cli_error("%lu malformed lint finding%s ignored", g.bad, g.bad == 1 ? "" : "s");
+	if (status != EXIT_OK || g.bad)
+		return EXIT_TROUBLE;
 	return fail ? EXIT_FINDINGS : EXIT_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -24,10 +25,16 @@ static int off_to_vaddr(const char *obj, unsigned long long off, unsigned long l
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
-	int fd = open(obj, O_RDONLY | O_CLOEXEC), i, ok = -1;
+	struct stat sb;
+	/* The path is the trace's word: a FIFO there must not hang show --bt, nor a device act. */
+	int fd = open(obj, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), i, ok = -1;
 
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -1;
+	}
 	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
 	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64) {
 		for (i = 0; i < eh.e_phnum; i++) {
