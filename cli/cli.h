@@ -35,7 +35,7 @@ struct ev_reader {
 	const char *path; /* "-" is standard input */
 	FILE *f;
 	unsigned long line;
-	unsigned long bad; /* lines skipped, each with a warning */
+	unsigned long bad;	  /* lines skipped, each with a warning */
 	unsigned long long_lines; /* of those, lines over EV_LINE_MAX */
 	char *buf;
 	size_t cap;
@@ -95,6 +95,31 @@ void esc_putn(FILE *out, const char *s, size_t n);
 void esc_put_json(FILE *out, const char *s);
 /* esc_put into a new string (free it); NULL reads as "". */
 char *esc_str(const char *s);
+
+/* ---- table.c: item numbers by key, for groupings of any size ---- */
+struct table_slot {
+	size_t item; /* the item's number + 1; 0: empty */
+	unsigned long hash;
+};
+struct table {
+	struct table_slot *slots;
+	size_t nslots, used;
+	unsigned long long probes; /* slots looked at, in all */
+};
+#define TABLE_HASH_INIT 2166136261u
+#define TABLE_NONE	((size_t)-1)
+/* Hash one more string of a key into h (start from TABLE_HASH_INIT). */
+unsigned long table_hash(unsigned long h, const char *s);
+/*
+ * The item under hash for which same(item, key) holds; if none, new_item is
+ * entered and returned (the caller then adds it to its array), or, when
+ * new_item is TABLE_NONE, TABLE_NONE is returned and nothing entered.
+ */
+size_t table_find(struct table *t, unsigned long hash, int (*same)(size_t item, const void *key),
+		  const void *key, size_t new_item);
+void table_free(struct table *t);
+/* With SENDTRACE_TABLE_PROBES set: "WHO: N entries, M table probes" on stderr, for tests. */
+void table_report(const char *who, const struct table *t);
 
 /* ---- scan.c: the fields of one event without building it ---- */
 struct evs { /* a string value as it is in the line: escapes not decoded */

@@ -22,8 +22,23 @@ struct group {
 struct groups {
 	struct group *v;
 	size_t n, cap;
-	unsigned long bad; /* findings that were not {"id": "...", ...} */
+	unsigned long bad;    /* findings that were not {"id": "...", ...} */
+	struct table by_site; /* (rule, site) to its group: sites can be countless */
 };
+
+struct group_key {
+	const struct groups *g;
+	const struct st_rule *rule;
+	const char *site;
+};
+
+static int same_group(size_t item, const void *key)
+{
+	const struct group_key *k = key;
+	const struct group *x = &k->g->v[item];
+
+	return x->rule == k->rule && !strcmp(x->site, k->site);
+}
 
 static int sev_rank(const char *name)
 {
@@ -98,34 +113,32 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 	    st_rule_by_id(json_string_value(json_object_get(finding, "id")));
 	long long ts = json_integer_value(json_object_get(ev, "ts"));
 	json_int_t pid = json_integer_value(json_object_get(ev, "pid"));
-	char *site;
-	size_t i;
+	struct group_key key = {g, rule, NULL};
+	struct group *x;
+	size_t i, k;
+	json_t *p;
+	int seen = 0;
 
 	if (!rule)
 		return; /* a rule of a newer sendtrace: skip rather than guess */
-	site = site_of(ev);
-	for (i = 0; i < g->n; i++) {
-		struct group *x = &g->v[i];
-
-		if (x->rule == rule && !strcmp(x->site, site)) {
-			free(site);
-			x->count++;
-			if (ts < x->first)
-				x->first = ts;
-			if (ts > x->last)
-				x->last = ts;
-			if (json_array_size(x->pids) < 16) {
-				size_t k;
-				json_t *p;
-				int seen = 0;
-
-				json_array_foreach (x->pids, k, p)
-					seen |= json_integer_value(p) == pid;
-				if (!seen)
-					json_array_append_new(x->pids, json_integer(pid));
-			}
-			return;
+	key.site = site_of(ev);
+	i = table_find(&g->by_site, table_hash(table_hash(TABLE_HASH_INIT, rule->id), key.site),
+		       same_group, &key, g->n);
+	if (i < g->n) {
+		x = &g->v[i];
+		free((char *)key.site);
+		x->count++;
+		if (ts < x->first)
+			x->first = ts;
+		if (ts > x->last)
+			x->last = ts;
+		if (json_array_size(x->pids) < 16) {
+			json_array_foreach (x->pids, k, p)
+				seen |= json_integer_value(p) == pid;
+			if (!seen)
+				json_array_append_new(x->pids, json_integer(pid));
 		}
+		return;
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 16;
@@ -136,7 +149,7 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 		}
 	}
 	g->v[g->n].rule = rule;
-	g->v[g->n].site = site;
+	g->v[g->n].site = (char *)key.site;
 	g->v[g->n].where = where_of(ev);
 	g->v[g->n].count = 1;
 	g->v[g->n].first = g->v[g->n].last = ts;
@@ -254,10 +267,11 @@ static int cmd_lint_exec(int argc, char **argv)
 	    {"rules", no_argument, NULL, 'r'},	       {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
-	struct groups g = {NULL, 0, 0, 0};
+	struct groups g;
 	int c, json = 0, status, fail_rank = ST_SEV_INFO, fail = 0;
 	size_t k;
 
+	memset(&g, 0, sizeof(g));
 	while ((c = getopt_long(argc, argv, "+f:jrhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -288,6 +302,8 @@ static int cmd_lint_exec(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	status = ev_read_files(argv + optind, argc - optind, NULL, each_event, &g);
+	table_report("lint: groups", &g.by_site);
+	table_free(&g.by_site); /* qsort is about to renumber the groups */
 	if (g.n)
 		qsort(g.v, g.n, sizeof(*g.v), by_severity);
 	if (json)

@@ -29,20 +29,14 @@ struct peer_stat {
 	char *sock, *peer;
 	unsigned long calls, errors;
 	unsigned long long bytes;
-	unsigned long hash;
 };
 
 struct stats {
 	struct call_stat call[NCALLS];
 	struct peer_stat *peers;
 	size_t npeers, cappeers;
-	/*
-	 * Open addressing over (socket kind, peer): slot holds index + 1 into
-	 * peers, 0 when empty. A trace can name a million peers (a UDP server
-	 * answering every client); a linear search made that quadratic.
-	 */
-	size_t *slots, nslots;
-	unsigned long long probes; /* slots looked at: SENDTRACE_STATS_PROBES prints it */
+	/* (socket kind, peer) to its entry: a UDP server may answer a million peers. */
+	struct table by_peer;
 	unsigned long size_hist[NBUCKETS], lat_hist[NBUCKETS];
 	unsigned long events;
 };
@@ -207,69 +201,27 @@ static void *xrealloc(void *p, size_t n)
 	return p;
 }
 
-/* FNV-1a over the socket kind, a NUL, and the peer. */
-static unsigned long peer_hash(const char *sock, const char *peer)
+struct peer_key {
+	const struct stats *st;
+	const char *sock, *peer;
+};
+
+static int same_peer(size_t item, const void *key)
 {
-	unsigned long h = 2166136261u;
-	const unsigned char *p;
+	const struct peer_key *k = key;
+	const struct peer_stat *p = &k->st->peers[item];
 
-	for (p = (const unsigned char *)sock; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	h *= 16777619u;
-	for (p = (const unsigned char *)peer; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h ^ (h >> 29);
-}
-
-/* The slot of (sock, peer): its entry, or the empty slot where it goes. */
-static size_t *peer_slot(struct stats *st, unsigned long h, const char *sock, const char *peer)
-{
-	size_t i = h & (st->nslots - 1);
-
-	for (;; i = (i + 1) & (st->nslots - 1)) {
-		size_t *s = &st->slots[i];
-		const struct peer_stat *p = *s ? &st->peers[*s - 1] : NULL;
-
-		st->probes++;
-		if (!p || (p->hash == h && !strcmp(p->peer, peer) && !strcmp(p->sock, sock)))
-			return s;
-	}
-}
-
-/* Doubles the table, so it is never more than half full. */
-static void peer_grow(struct stats *st)
-{
-	size_t k;
-
-	free(st->slots);
-	st->nslots = st->nslots ? 2 * st->nslots : 128;
-	st->slots = calloc(st->nslots, sizeof(*st->slots));
-	if (!st->slots) {
-		cli_error("stats: out of memory");
-		exit(EXIT_TROUBLE);
-	}
-	for (k = 0; k < st->npeers; k++) {
-		size_t i = st->peers[k].hash & (st->nslots - 1);
-
-		while (st->slots[i])
-			i = (i + 1) & (st->nslots - 1);
-		st->slots[i] = k + 1;
-	}
+	return !strcmp(p->peer, k->peer) && !strcmp(p->sock, k->sock);
 }
 
 static void add_peer(struct stats *st, const char *sock, const char *peer, int failed,
 		     unsigned long long bytes)
 {
-	unsigned long h = peer_hash(sock, peer);
-	size_t i, *slot;
+	struct peer_key key = {st, sock, peer};
+	size_t i = table_find(&st->by_peer, table_hash(table_hash(TABLE_HASH_INIT, sock), peer),
+			      same_peer, &key, st->npeers);
 
-	if (2 * (st->npeers + 1) > st->nslots)
-		peer_grow(st);
-	slot = peer_slot(st, h, sock, peer);
-	if (*slot) {
-		i = *slot - 1;
-	} else {
-		i = st->npeers;
+	if (i == st->npeers) {
 		if (st->npeers == st->cappeers) {
 			st->cappeers = st->cappeers ? 2 * st->cappeers : 64;
 			st->peers = xrealloc(st->peers, st->cappeers * sizeof(*st->peers));
@@ -277,13 +229,11 @@ static void add_peer(struct stats *st, const char *sock, const char *peer, int f
 		memset(&st->peers[i], 0, sizeof(st->peers[i]));
 		st->peers[i].sock = strdup(sock);
 		st->peers[i].peer = strdup(peer);
-		st->peers[i].hash = h;
 		if (!st->peers[i].sock || !st->peers[i].peer) {
 			cli_error("stats: out of memory");
 			exit(EXIT_TROUBLE);
 		}
 		st->npeers++;
-		*slot = i + 1;
 	}
 	st->peers[i].calls++;
 	st->peers[i].errors += failed;
@@ -548,9 +498,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		cli_error("stats: +SECONDS in --since/--until counts from each file's first event");
 	status = ev_read_files(argv + optind, argc - optind, start_file, each_event, &fx);
 	json_set_alloc_funcs(malloc, free);
-	/* For tests: the work done in the peer table, which must grow as n, not n^2. */
-	if (getenv("SENDTRACE_STATS_PROBES"))
-		cli_error("stats: %zu peers, %llu peer-table probes", st.npeers, st.probes);
+	table_report("stats: peers", &st.by_peer);
 	if (status != EXIT_OK && !st.events)
 		; /* nothing was read: the errors said why */
 	else if (json)
@@ -564,7 +512,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		free(st.peers[p].peer);
 	}
 	free(st.peers);
-	free(st.slots);
+	table_free(&st.by_peer);
 	memset(&st, 0, sizeof(st)); /* a second run in the same process starts clean */
 	return status;
 }

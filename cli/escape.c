@@ -57,8 +57,9 @@ static size_t esc_byte(char *out, unsigned char c, int json)
 /*
  * Writes s[0..n) into out (room for 6n+1 bytes, NUL-terminated); returns the
  * length. Text mode writes \xHH, the form the library already uses in names
- * and payloads for bytes that are not UTF-8, so one convention covers both
- * (a backslash is left as it is: that ambiguity is the library's already).
+ * and payloads for bytes that are not UTF-8; the library also doubles a
+ * backslash (docs/events.md), so \xHH in a decoded name always means a byte
+ * and a backslash needs nothing more here.
  * JSON mode is for JSON text from jansson (a payload, an argv, --json), which
  * has no control byte inside a string: only what JSON leaves raw changes, DEL
  * and the C1 controls, to \u00HH, the same character in JSON.
