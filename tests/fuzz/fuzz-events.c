@@ -128,8 +128,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 
 			if ((c < 0x20 && c != '\n') || c == 0x7f) {
 				fprintf(stderr, "%s %s: raw byte 0x%02x at %zu of its output\n",
-					runs[k].cmd->name, runs[k].args[0] ? runs[k].args[0] : "", c,
-					i);
+					runs[k].cmd->name, runs[k].args[0] ? runs[k].args[0] : "",
+					c, i);
 				abort();
 			}
 		}
