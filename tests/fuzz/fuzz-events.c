@@ -21,7 +21,7 @@
  * command's own separator).
  */
 
-static char trace[] = "/tmp/st-fuzz-events.XXXXXX";
+static char trace[64]; /* /proc/self/fd/N: the file is unlinked at once, nothing is left behind */
 static int trace_fd = -1;
 
 /* main.c is the real command's entry point; these are its helpers the subcommands call. */
@@ -47,27 +47,23 @@ int cli_common_option(int c, const struct cmd_entry *cmd)
 	return c == '?' || c == ':' ? EXIT_TROUBLE : -1;
 }
 
-static void remove_trace(void)
-{
-	unlink(trace);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char out[] = "/tmp/st-fuzz-events-out.XXXXXX";
+	char in[] = "/tmp/st-fuzz-events.XXXXXX", out[] = "/tmp/st-fuzz-events-out.XXXXXX";
 	int fd;
 
 	(void)argc;
 	(void)argv;
-	trace_fd = mkstemp(trace);
+	trace_fd = mkstemp(in);
 	fd = mkstemp(out);
 	if (trace_fd < 0 || fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
 		abort();
-	close(fd);
+	unlink(in);
 	unlink(out);
+	close(fd);
+	snprintf(trace, sizeof(trace), "/proc/self/fd/%d", trace_fd);
 	/* show --bt asks addr2line about modules named in the trace: not in a fuzzer. */
 	setenv("PATH", "/nonexistent", 1);
-	atexit(remove_trace);
 	return 0;
 }
 
