@@ -36,20 +36,33 @@ struct ev_reader {
 	const char *path; /* "-" is standard input */
 	FILE *f;
 	unsigned long line;
-	unsigned long bad; /* lines skipped, each with a warning */
+	unsigned long bad;	  /* lines skipped, each with a warning */
+	unsigned long long_lines; /* of those, lines over EV_LINE_MAX */
 	char *buf;
 	size_t cap;
 	size_t len; /* of the last line returned, in buf, without its newline */
+	char *in;   /* a window of the file, EV_WINDOW bytes */
+	size_t in_pos, in_len;
 	/* If set, tried first on each line: 1 means it took the line, 0 hands it to jansson. */
 	int (*fast)(const char *line, size_t n, void *arg);
 	void *fast_arg;
 };
+
+/*
+ * The longest line read as an event. The library's events are at most tens
+ * of KiB; a longer line is skipped and counted, and costs EV_LINE_MAX plus
+ * EV_WINDOW of memory however long it is.
+ */
+#define EV_LINE_MAX (1 << 20)
+#define EV_WINDOW   (64 << 10)
 
 /* 0 on success; on failure the error has been printed. */
 int ev_open(struct ev_reader *r, const char *path);
 /* The next valid event (caller json_decref()s it), or NULL at the end. */
 json_t *ev_next(struct ev_reader *r);
 void ev_close(struct ev_reader *r);
+/* "FILE: N bad lines skipped", if there were any. */
+void ev_summary(const struct ev_reader *r);
 int ev_blank(const char *s, size_t n);
 int ev_pad(const char *s, size_t n);
 /*
@@ -70,9 +83,45 @@ struct fmt_opts {
 	long long first_ts, prev_ts;
 };
 void fmt_event(FILE *out, json_t *ev);
+/* A trace's ts as local HH:MM:SS.uuuuuu, or as seconds when no calendar holds it. */
+void fmt_clock(char *buf, size_t n, long long ts);
 void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o);
 /* The event's backtrace, one indented line per frame. */
 void fmt_bt(FILE *out, json_t *ev);
+
+/* ---- escape.c: strings from a trace, made safe for a terminal ---- */
+/* C0 and C1 controls, DEL and bytes that are not UTF-8 as \xHH; the rest as is. */
+void esc_put(FILE *out, const char *s);
+void esc_putn(FILE *out, const char *s, size_t n);
+/* For JSON text: DEL and C1 controls as \u00HH, everything else untouched. */
+void esc_put_json(FILE *out, const char *s);
+/* esc_put into a new string (free it); NULL reads as "". */
+char *esc_str(const char *s);
+
+/* ---- table.c: item numbers by key, for groupings of any size ---- */
+struct table_slot {
+	size_t item; /* the item's number + 1; 0: empty */
+	unsigned long hash;
+};
+struct table {
+	struct table_slot *slots;
+	size_t nslots, used;
+	unsigned long long probes; /* slots looked at, in all */
+};
+#define TABLE_HASH_INIT 2166136261u
+#define TABLE_NONE	((size_t)-1)
+/* Hash one more string of a key into h (start from TABLE_HASH_INIT). */
+unsigned long table_hash(unsigned long h, const char *s);
+/*
+ * The item under hash for which same(item, key) holds; if none, new_item is
+ * entered and returned (the caller then adds it to its array), or, when
+ * new_item is TABLE_NONE, TABLE_NONE is returned and nothing entered.
+ */
+size_t table_find(struct table *t, unsigned long hash, int (*same)(size_t item, const void *key),
+		  const void *key, size_t new_item);
+void table_free(struct table *t);
+/* With SENDTRACE_TABLE_PROBES set: "WHO: N entries, M table probes" on stderr, for tests. */
+void table_report(const char *who, const struct table *t);
 
 /* ---- scan.c: the fields of one event without building it ---- */
 struct evs { /* a string value as it is in the line: escapes not decoded */

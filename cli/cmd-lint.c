@@ -4,7 +4,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "rules.h"
@@ -18,10 +17,28 @@ struct group {
 	json_t *pids;
 };
 
+#define LINT_WARN_MAX 10 /* malformed findings named; the rest only counted */
+
 struct groups {
 	struct group *v;
 	size_t n, cap;
+	unsigned long bad;    /* findings that were not {"id": "...", ...} */
+	struct table by_site; /* (rule, site) to its group: sites can be countless */
 };
+
+struct group_key {
+	const struct groups *g;
+	const struct st_rule *rule;
+	const char *site;
+};
+
+static int same_group(size_t item, const void *key)
+{
+	const struct group_key *k = key;
+	const struct group *x = &k->g->v[item];
+
+	return x->rule == k->rule && !strcmp(x->site, k->site);
+}
 
 static int sev_rank(const char *name)
 {
@@ -96,34 +113,32 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 	    st_rule_by_id(json_string_value(json_object_get(finding, "id")));
 	long long ts = json_integer_value(json_object_get(ev, "ts"));
 	json_int_t pid = json_integer_value(json_object_get(ev, "pid"));
-	char *site;
-	size_t i;
+	struct group_key key = {g, rule, NULL};
+	struct group *x;
+	size_t i, k;
+	json_t *p;
+	int seen = 0;
 
 	if (!rule)
 		return; /* a rule of a newer sendtrace: skip rather than guess */
-	site = site_of(ev);
-	for (i = 0; i < g->n; i++) {
-		struct group *x = &g->v[i];
-
-		if (x->rule == rule && !strcmp(x->site, site)) {
-			free(site);
-			x->count++;
-			if (ts < x->first)
-				x->first = ts;
-			if (ts > x->last)
-				x->last = ts;
-			if (json_array_size(x->pids) < 16) {
-				size_t k;
-				json_t *p;
-				int seen = 0;
-
-				json_array_foreach (x->pids, k, p)
-					seen |= json_integer_value(p) == pid;
-				if (!seen)
-					json_array_append_new(x->pids, json_integer(pid));
-			}
-			return;
+	key.site = site_of(ev);
+	i = table_find(&g->by_site, table_hash(table_hash(TABLE_HASH_INIT, rule->id), key.site),
+		       same_group, &key, g->n);
+	if (i < g->n) {
+		x = &g->v[i];
+		free((char *)key.site);
+		x->count++;
+		if (ts < x->first)
+			x->first = ts;
+		if (ts > x->last)
+			x->last = ts;
+		if (json_array_size(x->pids) < 16) {
+			json_array_foreach (x->pids, k, p)
+				seen |= json_integer_value(p) == pid;
+			if (!seen)
+				json_array_append_new(x->pids, json_integer(pid));
 		}
+		return;
 	}
 	if (g->n == g->cap) {
 		g->cap = g->cap ? 2 * g->cap : 16;
@@ -134,7 +149,7 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 		}
 	}
 	g->v[g->n].rule = rule;
-	g->v[g->n].site = site;
+	g->v[g->n].site = (char *)key.site;
 	g->v[g->n].where = where_of(ev);
 	g->v[g->n].count = 1;
 	g->v[g->n].first = g->v[g->n].last = ts;
@@ -156,17 +171,6 @@ static int by_severity(const void *a, const void *b)
 	return strcmp(x->site, y->site);
 }
 
-static void fmt_ts(char *buf, size_t n, long long ts)
-{
-	time_t sec = (time_t)(ts / 1000000000);
-	struct tm tm;
-	size_t l;
-
-	localtime_r(&sec, &tm);
-	l = strftime(buf, n, "%H:%M:%S", &tm);
-	snprintf(buf + l, n - l, ".%06lld", (ts % 1000000000) / 1000);
-}
-
 static void print_text(struct groups *g)
 {
 	unsigned long by[3] = {0, 0, 0};
@@ -174,14 +178,19 @@ static void print_text(struct groups *g)
 
 	for (i = 0; i < g->n; i++) {
 		struct group *x = &g->v[i];
-		char first[32], last[32];
+		char first[64], last[64];
 
-		fmt_ts(first, sizeof(first), x->first);
-		fmt_ts(last, sizeof(last), x->last);
+		fmt_clock(first, sizeof(first), x->first);
+		fmt_clock(last, sizeof(last), x->last);
 		by[x->rule->severity] += x->count;
 		printf("%s: %s: %s\n", st_severity_name(x->rule->severity), x->rule->id,
 		       x->rule->msg);
-		printf("  at %s  (%s)\n", x->site, x->where);
+		/* Both are made of names from the trace. */
+		fputs("  at ", stdout);
+		esc_put(stdout, x->site);
+		fputs("  (", stdout);
+		esc_put(stdout, x->where);
+		fputs(")\n", stdout);
 		printf("  %lu time%s, first %s, last %s\n", x->count, x->count == 1 ? "" : "s",
 		       first, last);
 		printf("  why: %s\n  fix: %s\n  see: %s\n\n", x->rule->why, x->rule->fix,
@@ -210,7 +219,8 @@ static void print_json(struct groups *g)
 				   x->rule->fix, "man", x->rule->man));
 	}
 	s = json_dumps(out, JSON_INDENT(2));
-	puts(s ? s : "[]");
+	esc_put_json(stdout, s ? s : "[]"); /* DEL and C1 controls too, as \u00HH */
+	putchar('\n');
 	free(s);
 	json_decref(out);
 }
@@ -227,11 +237,27 @@ static void print_rules(void)
 static void each_event(json_t *ev, struct ev_reader *r, void *arg)
 {
 	json_t *lint = json_object_get(ev, "lint"), *f;
+	struct groups *g = arg;
 	size_t n;
 
-	(void)r;
-	json_array_foreach (lint, n, f)
-		add(arg, ev, f);
+	if (lint && !json_is_array(lint) && !json_is_null(lint)) {
+		if (++g->bad <= LINT_WARN_MAX)
+			cli_error("%s:%lu: \"lint\" is not an array of findings; ignored", r->path,
+				  r->line);
+		return;
+	}
+	json_array_foreach (lint, n, f) {
+		/* Anything but {"id": "...", ...} is a broken trace: say so, never guess. */
+		if (!json_is_string(json_object_get(f, "id"))) {
+			if (++g->bad <= LINT_WARN_MAX)
+				cli_error("%s:%lu: lint finding %zu is not an object with an "
+					  "\"id\" string; "
+					  "ignored",
+					  r->path, r->line, n);
+			continue;
+		}
+		add(g, ev, f);
+	}
 }
 
 static int cmd_lint_exec(int argc, char **argv)
@@ -241,10 +267,11 @@ static int cmd_lint_exec(int argc, char **argv)
 	    {"rules", no_argument, NULL, 'r'},	       {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
-	struct groups g = {NULL, 0, 0};
+	struct groups g;
 	int c, json = 0, status, fail_rank = ST_SEV_INFO, fail = 0;
 	size_t k;
 
+	memset(&g, 0, sizeof(g));
 	while ((c = getopt_long(argc, argv, "+f:jrhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
@@ -275,6 +302,8 @@ static int cmd_lint_exec(int argc, char **argv)
 		return EXIT_TROUBLE;
 	}
 	status = ev_read_files(argv + optind, argc - optind, NULL, each_event, &g);
+	table_report("lint: groups", &g.by_site);
+	table_free(&g.by_site); /* qsort is about to renumber the groups */
 	if (g.n)
 		qsort(g.v, g.n, sizeof(*g.v), by_severity);
 	if (json)
@@ -288,8 +317,10 @@ static int cmd_lint_exec(int argc, char **argv)
 		json_decref(g.v[k].pids);
 	}
 	free(g.v);
-	if (status != EXIT_OK)
-		return status;
+	if (g.bad)
+		cli_error("%lu malformed lint finding%s ignored", g.bad, g.bad == 1 ? "" : "s");
+	if (status != EXIT_OK || g.bad)
+		return EXIT_TROUBLE;
 	return fail ? EXIT_FINDINGS : EXIT_OK;
 }
 

@@ -235,7 +235,8 @@ static void add_msg(struct pcap *pc, json_t *ev, json_t *sock, const char *dest,
 			snprintf(comment + n, sizeof(comment) - n,
 				 "; payload not recorded (%llu bytes; run -s N records it)", len);
 	}
-	p->comment = strdup(comment);
+	/* Names come from the program: no control byte reaches whoever prints the comment. */
+	p->comment = esc_str(comment);
 }
 
 static void each(json_t *ev, struct ev_reader *r, void *arg)

@@ -29,8 +29,11 @@ static void emit(json_t *ev, void *arg)
 	if (s->json) {
 		char *t = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
-		if (t)
-			puts(t);
+		/* jansson leaves DEL and the C1 controls raw: the same JSON with them escaped. */
+		if (t) {
+			esc_put_json(stdout, t);
+			putchar('\n');
+		}
 		free(t);
 		return;
 	}
@@ -174,9 +177,7 @@ static int cmd_show_exec(int argc, char **argv)
 			memcpy(lines[nlines].text, r.buf, r.len);
 			nlines++;
 		}
-		if (r.bad)
-			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
-				  r.bad == 1 ? "" : "s");
+		ev_summary(&r);
 		bad += r.bad;
 		ev_close(&r);
 	}

@@ -37,6 +37,8 @@ struct stats {
 	struct call_stat call[NCALLS];
 	struct peer_stat *peers;
 	size_t npeers, cappeers;
+	/* (socket kind, peer) to its entry: a UDP server may answer a million peers. */
+	struct table by_peer;
 	unsigned long size_hist[NBUCKETS], lat_hist[NBUCKETS];
 	unsigned long events;
 };
@@ -129,6 +131,36 @@ static void evs_copy(char *out, size_t n, const struct evs *v, size_t skip)
 {
 	size_t l = v->p && v->n > skip ? v->n - skip : 0;
 
+	/*
+	 * The scanner leaves escapes as they are in the line: decode them (in the
+	 * event's arena), so that "\u001b" and the byte it means are one peer,
+	 * and the JSON output does not escape the backslash a second time.
+	 */
+	if (v->p && !v->plain && v->n + 2 <= ARENA_CHUNK) {
+		char *q = arena_alloc(v->n + 2);
+		json_t *j;
+
+		if (q) {
+			q[0] = '"';
+			memcpy(q + 1, v->p, v->n);
+			q[v->n + 1] = '"';
+			j = json_loadb(q, v->n + 2, JSON_DECODE_ANY, NULL);
+			if (json_is_string(j)) {
+				const char *t = json_string_value(j);
+
+				l = strlen(t);
+				l = l > skip ? l - skip : 0;
+				if (l >= n)
+					l = n - 1;
+				memcpy(out, t + (strlen(t) > skip ? skip : 0), l);
+				out[l] = '\0';
+				json_decref(j);
+				return;
+			}
+			json_decref(j);
+		}
+	}
+
 	if (l >= n)
 		l = n - 1;
 	if (l)
@@ -151,29 +183,63 @@ static const char *sock_kind(const struct evf *e, char *buf, size_t n)
 	return buf;
 }
 
+/*
+ * Sums of numbers from the trace stop at the largest a JSON integer holds,
+ * rather than wrap around to a negative total.
+ */
+static void sat_add(unsigned long long *sum, unsigned long long v)
+{
+	const unsigned long long max = 9223372036854775807ULL;
+
+	*sum = v > max - (*sum > max ? max : *sum) ? max : *sum + v;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	if (!(p = realloc(p, n))) {
+		cli_error("stats: out of memory");
+		exit(EXIT_TROUBLE);
+	}
+	return p;
+}
+
+struct peer_key {
+	const struct stats *st;
+	const char *sock, *peer;
+};
+
+static int same_peer(size_t item, const void *key)
+{
+	const struct peer_key *k = key;
+	const struct peer_stat *p = &k->st->peers[item];
+
+	return !strcmp(p->peer, k->peer) && !strcmp(p->sock, k->sock);
+}
+
 static void add_peer(struct stats *st, const char *sock, const char *peer, int failed,
 		     unsigned long long bytes)
 {
-	size_t i;
+	struct peer_key key = {st, sock, peer};
+	size_t i = table_find(&st->by_peer, table_hash(table_hash(TABLE_HASH_INIT, sock), peer),
+			      same_peer, &key, st->npeers);
 
-	for (i = 0; i < st->npeers; i++)
-		if (!strcmp(st->peers[i].sock, sock) && !strcmp(st->peers[i].peer, peer))
-			break;
 	if (i == st->npeers) {
 		if (st->npeers == st->cappeers) {
 			st->cappeers = st->cappeers ? 2 * st->cappeers : 64;
-			st->peers = realloc(st->peers, st->cappeers * sizeof(*st->peers));
-			if (!st->peers)
-				exit(EXIT_TROUBLE);
+			st->peers = xrealloc(st->peers, st->cappeers * sizeof(*st->peers));
 		}
 		memset(&st->peers[i], 0, sizeof(st->peers[i]));
 		st->peers[i].sock = strdup(sock);
 		st->peers[i].peer = strdup(peer);
+		if (!st->peers[i].sock || !st->peers[i].peer) {
+			cli_error("stats: out of memory");
+			exit(EXIT_TROUBLE);
+		}
 		st->npeers++;
 	}
 	st->peers[i].calls++;
 	st->peers[i].errors += failed;
-	st->peers[i].bytes += bytes;
+	sat_add(&st->peers[i].bytes, bytes);
 }
 
 static void add_dur(struct call_stat *c, long long dur)
@@ -192,7 +258,7 @@ static void add_life(struct call_stat *c, const struct evf *e, int failed)
 {
 	c->calls++;
 	c->errors += failed;
-	c->total_ns += e->dur > 0 ? (unsigned long long)e->dur : 0;
+	sat_add(&c->total_ns, e->dur > 0 ? (unsigned long long)e->dur : 0);
 	add_dur(c, e->dur);
 }
 
@@ -220,8 +286,8 @@ static void add(struct stats *st, const struct evf *e)
 	c = &st->call[k];
 	c->calls++;
 	c->errors += failed;
-	c->bytes += bytes;
-	c->total_ns += e->dur > 0 ? (unsigned long long)e->dur : 0;
+	sat_add(&c->bytes, bytes);
+	sat_add(&c->total_ns, e->dur > 0 ? (unsigned long long)e->dur : 0);
 	add_dur(c, e->dur);
 	st->size_hist[bucket(e->len > 0 ? (unsigned long long)e->len : 0)]++;
 	st->lat_hist[bucket(e->dur > 0 ? (unsigned long long)e->dur : 0)]++;
@@ -313,8 +379,8 @@ static void print_text(struct stats *st)
 		       (double)pct(&c->d, 0.5) / 1e3, (double)pct(&c->d, 0.99) / 1e3);
 		calls += c->calls;
 		errors += c->errors;
-		bytes += c->bytes;
-		total += c->total_ns;
+		sat_add(&bytes, c->bytes);
+		sat_add(&total, c->total_ns);
 	}
 	printf("%-10s %10lu %8lu %14llu %12.3f\n", "total", calls, errors, bytes,
 	       (double)total / 1e6);
@@ -335,9 +401,15 @@ static void print_text(struct stats *st)
 		qsort(st->peers, st->npeers, sizeof(*st->peers), by_calls);
 	printf("\n%-16s %-40s %10s %8s %14s\n", "socket", "peer or destination", "calls", "errors",
 	       "bytes");
-	for (i = 0; i < st->npeers && i < 50; i++)
-		printf("%-16s %-40s %10lu %8lu %14llu\n", st->peers[i].sock, st->peers[i].peer,
-		       st->peers[i].calls, st->peers[i].errors, st->peers[i].bytes);
+	for (i = 0; i < st->npeers && i < 50; i++) {
+		/* Names from the trace: escaped before the columns are padded. */
+		char *sock = esc_str(st->peers[i].sock), *peer = esc_str(st->peers[i].peer);
+
+		printf("%-16s %-40s %10lu %8lu %14llu\n", sock, peer, st->peers[i].calls,
+		       st->peers[i].errors, st->peers[i].bytes);
+		free(sock);
+		free(peer);
+	}
 	if (st->npeers > 50)
 		printf("(%zu more)\n", st->npeers - 50);
 	histogram("message size (bytes asked to send)", st->size_hist, "B ");
@@ -389,7 +461,8 @@ static void print_json(struct stats *st)
 	json_object_set_new(root, "size_histogram", sizes);
 	json_object_set_new(root, "latency_histogram", lats);
 	s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	puts(s ? s : "{}");
+	esc_put_json(stdout, s ? s : "{}"); /* DEL and C1 controls too, as \u00HH */
+	putchar('\n');
 	free(s);
 	json_decref(root);
 }
@@ -458,6 +531,7 @@ static int cmd_stats_exec(int argc, char **argv)
 		cli_error("stats: +SECONDS in --since/--until counts from each file's first event");
 	status = ev_read_files(argv + optind, argc - optind, start_file, each_event, &fx);
 	json_set_alloc_funcs(malloc, free);
+	table_report("stats: peers", &st.by_peer);
 	if (status != EXIT_OK && !st.events)
 		; /* nothing was read: the errors said why */
 	else if (json)
@@ -471,6 +545,8 @@ static int cmd_stats_exec(int argc, char **argv)
 		free(st.peers[p].peer);
 	}
 	free(st.peers);
+	table_free(&st.by_peer);
+	memset(&st, 0, sizeof(st)); /* a second run in the same process starts clean */
 	return status;
 }
 

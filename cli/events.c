@@ -63,19 +63,94 @@ int ev_blank(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * The next line into r->buf, without its newline: its length, or -1 at the
+ * end. A line longer than EV_LINE_MAX is read through a fixed window and
+ * thrown away as it goes (getline() would hold all of it: a 1 GB line cost
+ * 3 GB and a minute); *over is then its full length. *complete says whether
+ * a newline ended it.
+ */
+static ssize_t ev_getline(struct ev_reader *r, int *complete, unsigned long long *over)
+{
+	size_t len = 0;
+	int any = 0;
+
+	*complete = 0;
+	*over = 0;
+	if (!r->in && !(r->in = malloc(EV_WINDOW))) {
+		cli_error("out of memory");
+		exit(EXIT_TROUBLE);
+	}
+	for (;;) {
+		char *start, *nl;
+		size_t take;
+
+		if (r->in_pos == r->in_len) {
+			r->in_pos = 0;
+			r->in_len = fread(r->in, 1, EV_WINDOW, r->f);
+			if (r->in_len == 0)
+				break;
+		}
+		any = 1;
+		start = r->in + r->in_pos;
+		nl = memchr(start, '\n', r->in_len - r->in_pos);
+		take = nl ? (size_t)(nl - start) : r->in_len - r->in_pos;
+		r->in_pos += take + (nl != NULL);
+		if (*over) {
+			*over += take;
+		} else if (len + take > EV_LINE_MAX) {
+			*over = (unsigned long long)len + take;
+		} else {
+			if (len + take + 1 > r->cap) {
+				size_t cap = r->cap ? r->cap : 4096;
+
+				while (cap < len + take + 1)
+					cap *= 2;
+				if (cap > EV_LINE_MAX + 1)
+					cap = EV_LINE_MAX + 1;
+				if (!(r->buf = realloc(r->buf, cap))) {
+					cli_error("out of memory");
+					exit(EXIT_TROUBLE);
+				}
+				r->cap = cap;
+			}
+			memcpy(r->buf + len, start, take);
+			len += take;
+		}
+		if (nl) {
+			*complete = 1;
+			break;
+		}
+	}
+	if (!any)
+		return -1;
+	if (r->buf)
+		r->buf[len] = '\0';
+	return *over ? 0 : (ssize_t)len;
+}
+
 json_t *ev_next(struct ev_reader *r)
 {
+	unsigned long long over;
+	int complete;
 	ssize_t n;
 
-	while ((n = getline(&r->buf, &r->cap, r->f)) >= 0) {
+	while ((n = ev_getline(r, &complete, &over)) >= 0) {
 		json_error_t err;
 		json_t *ev, *v;
-		int complete;
 
 		r->line++;
-		complete = n > 0 && r->buf[n - 1] == '\n';
-		if (complete)
-			n--;
+		if (over) {
+			char detail[96];
+
+			snprintf(detail, sizeof(detail),
+				 "%llu bytes, more than the %d MiB an event may have", over,
+				 EV_LINE_MAX >> 20);
+			r->long_lines++;
+			ev_skip(r, complete ? "line too long" : "truncated last line too long",
+				detail);
+			continue;
+		}
 		if (ev_blank(r->buf, (size_t)n) || ev_pad(r->buf, (size_t)n))
 			continue; /* the library's padding, blank or closed into filler records */
 		r->len = (size_t)n;
@@ -83,7 +158,11 @@ json_t *ev_next(struct ev_reader *r)
 			continue;
 		ev = json_loadb(r->buf, (size_t)n, JSON_REJECT_DUPLICATES, &err);
 		if (!ev) {
-			ev_skip(r, complete ? "not valid JSON" : "truncated last line", err.text);
+			/* jansson quotes the bytes it stopped at: they are the trace's. */
+			char *text = esc_str(err.text);
+
+			ev_skip(r, complete ? "not valid JSON" : "truncated last line", text);
+			free(text);
 			continue;
 		}
 		if (!json_is_object(ev)) {
@@ -131,9 +210,7 @@ int ev_read_files(char **files, int n, void (*start)(struct ev_reader *, void *)
 			each(ev, &r, arg);
 			json_decref(ev);
 		}
-		if (r.bad)
-			cli_error("%s: %lu bad line%s skipped", r.path, r.bad,
-				  r.bad == 1 ? "" : "s");
+		ev_summary(&r);
 		bad += r.bad;
 		ev_close(&r);
 	}
@@ -159,11 +236,22 @@ json_t *ev_parse(const char *line, size_t n, const char **why)
 	return ev;
 }
 
+void ev_summary(const struct ev_reader *r)
+{
+	if (r->long_lines)
+		cli_error("%s: %lu bad line%s skipped (%lu longer than %d MiB)", r->path, r->bad,
+			  r->bad == 1 ? "" : "s", r->long_lines, EV_LINE_MAX >> 20);
+	else if (r->bad)
+		cli_error("%s: %lu bad line%s skipped", r->path, r->bad, r->bad == 1 ? "" : "s");
+}
+
 void ev_close(struct ev_reader *r)
 {
 	if (r->f && r->f != stdin)
 		fclose(r->f);
 	free(r->buf);
+	free(r->in);
 	r->f = NULL;
 	r->buf = NULL;
+	r->in = NULL;
 }

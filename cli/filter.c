@@ -14,7 +14,8 @@ static int parse_time(const char *s, long long *ns, int *relative)
 
 	*relative = s[0] == '+';
 	v = strtod(*relative ? s + 1 : s, &end);
-	if (*end || end == s || v < 0)
+	/* (also refuses what no nanosecond count holds: the conversion would be undefined) */
+	if (*end || end == s || !(v >= 0) || v * 1e9 >= 9.2e18)
 		return -1;
 	*ns = (long long)(v * 1e9);
 	return 0;
@@ -206,6 +207,16 @@ static int evs_peer(const char *want, const struct evs *v)
 	return peer_matches(want, addr);
 }
 
+/* +SECONDS after the first event; the first ts is the trace's, so the sum may not fit. */
+static long long after_first(const struct filter *f, long long d)
+{
+	long long t;
+
+	if (__builtin_add_overflow(f->first_ts, d, &t))
+		return f->first_ts < 0 ? (-9223372036854775807LL - 1) : 9223372036854775807LL;
+	return t;
+}
+
 int filter_match_fields(const struct filter *f, const struct evf *e)
 {
 	int is_call = evs_eq(&e->event, "call");
@@ -214,9 +225,9 @@ int filter_match_fields(const struct filter *f, const struct evf *e)
 		return 0;
 	if (f->tid && e->tid != f->tid)
 		return 0;
-	if (f->has_since && e->ts < (f->since_rel ? f->first_ts + f->since : f->since))
+	if (f->has_since && e->ts < (f->since_rel ? after_first(f, f->since) : f->since))
 		return 0;
-	if (f->has_until && e->ts > (f->until_rel ? f->first_ts + f->until : f->until))
+	if (f->has_until && e->ts > (f->until_rel ? after_first(f, f->until) : f->until))
 		return 0;
 	/* The remaining filters are about calls: start/exit records do not pass them. */
 	if ((f->calls || f->has_fd || f->flag || f->errors || f->lint || f->peer) && !is_call)

@@ -20,12 +20,12 @@ static void fmt_value(FILE *out, json_t *v)
 	char *s;
 
 	if (json_is_string(v)) {
-		fputs(json_string_value(v), out);
+		esc_put(out, json_string_value(v));
 		return;
 	}
 	s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 	if (s) {
-		fputs(s, out);
+		esc_put_json(out, s);
 		free(s);
 	}
 }
@@ -43,25 +43,48 @@ static const char *col(const char *code)
 	return cur && cur->color ? code : "";
 }
 
-static void fmt_time(FILE *out, json_t *ev)
+void fmt_clock(char *buf, size_t n, long long ts)
 {
-	json_int_t ts = json_integer_value(json_object_get(ev, "ts"));
+	/* Rounded down, so that a time before 1970 still has 0-999999 us. */
+	long long sec = ts / 1000000000, ns = ts % 1000000000;
+	time_t t;
+	struct tm tm;
+	size_t l;
 
-	if (cur && cur->time != FMT_TIME_ABS) {
-		long long base = cur->time == FMT_TIME_REL ? cur->first_ts : cur->prev_ts;
-		long long d = (long long)ts - base;
-
-		fprintf(out, "%s%lld.%06lld", d < 0 ? "-" : "+", (d < 0 ? -d : d) / 1000000000,
-			((d < 0 ? -d : d) % 1000000000) / 1000);
+	if (ns < 0) {
+		sec--;
+		ns += 1000000000;
+	}
+	t = (time_t)sec;
+	/* A time no calendar holds (a hostile or broken ts): the seconds as they are. */
+	if (!localtime_r(&t, &tm) || !(l = strftime(buf, n, "%H:%M:%S", &tm))) {
+		snprintf(buf, n, "%lld.%06lld", sec, ns / 1000);
 		return;
 	}
-	time_t sec = (time_t)(ts / 1000000000);
-	struct tm tm;
-	char buf[32];
+	snprintf(buf + l, n - l, ".%06lld", ns / 1000);
+}
 
-	localtime_r(&sec, &tm);
-	strftime(buf, sizeof(buf), "%H:%M:%S", &tm);
-	fprintf(out, "%s.%06lld", buf, (long long)(ts % 1000000000) / 1000);
+static void fmt_time(FILE *out, json_t *ev)
+{
+	long long ts = (long long)json_integer_value(json_object_get(ev, "ts"));
+	char buf[64];
+
+	if (cur && cur->time != FMT_TIME_ABS) {
+		long long base = cur->time == FMT_TIME_REL ? cur->first_ts : cur->prev_ts, d;
+		unsigned long long mag;
+
+		/* ts and base come from the trace: their difference may not fit. */
+		if (__builtin_sub_overflow(ts, base, &d)) {
+			fputs("?", out);
+			return;
+		}
+		mag = d < 0 ? 0ULL - (unsigned long long)d : (unsigned long long)d;
+		fprintf(out, "%s%llu.%06llu", d < 0 ? "-" : "+", mag / 1000000000,
+			(mag % 1000000000) / 1000);
+		return;
+	}
+	fmt_clock(buf, sizeof(buf), ts);
+	fputs(buf, out);
 }
 
 static void fmt_who(FILE *out, json_t *ev)
@@ -77,7 +100,7 @@ static void fmt_who(FILE *out, json_t *ev)
 
 static void fmt_addr(FILE *out, const char *a)
 {
-	fputs(a && a[0] ? a : "(unnamed)", out);
+	esc_put(out, a && a[0] ? a : "(unnamed)");
 }
 
 /* "<TCP:127.0.0.1:40000->127.0.0.1:8080>" or "<UNIX-STREAM:/run/s>" */
@@ -87,18 +110,24 @@ static void fmt_sock(FILE *out, json_t *sock)
 	const char *proto = str(sock, "proto");
 	json_t *local = json_object_get(sock, "local"), *peer = json_object_get(sock, "peer");
 	const char *t = type && !strncmp(type, "SOCK_", 5) ? type + 5 : type;
-	const char *p;
 
 	fputc('<', out);
 	if (fam && (!strcmp(fam, "AF_INET") || !strcmp(fam, "AF_INET6")) && proto) {
-		for (p = proto; *p; p++)
-			fputc(*p >= 'a' && *p <= 'z' ? *p - 32 : *p, out);
+		char *up = strdup(proto), *q;
+
+		for (q = up; up && *q; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 32);
+		esc_put(out, up ? up : proto);
+		free(up);
 		if (!strcmp(fam, "AF_INET6"))
 			fputs("v6", out);
 	} else if (fam) {
-		fputs(!strncmp(fam, "AF_", 3) ? fam + 3 : fam, out);
-		if (t)
-			fprintf(out, "-%s", t);
+		esc_put(out, !strncmp(fam, "AF_", 3) ? fam + 3 : fam);
+		if (t) {
+			fputc('-', out);
+			esc_put(out, t);
+		}
 	} else {
 		fputs("socket", out);
 	}
@@ -174,7 +203,7 @@ static void fmt_cmsgs(FILE *out, json_t *cmsgs)
 		if (i)
 			fputs(", ", out);
 		if (json_is_string(type)) {
-			fputs(json_string_value(type), out);
+			esc_put(out, json_string_value(type));
 		} else {
 			fmt_value(out, json_object_get(c, "level"));
 			fputc('/', out);
@@ -184,7 +213,10 @@ static void fmt_cmsgs(FILE *out, json_t *cmsgs)
 		json_object_foreach (c, key, v) {
 			if (!strcmp(key, "level") || !strcmp(key, "type") || !strcmp(key, "len"))
 				continue;
-			fprintf(out, "%s%s=", first ? "" : ",", key);
+			if (!first)
+				fputc(',', out);
+			esc_put(out, key);
+			fputc('=', out);
 			fmt_value(out, v);
 			first = 0;
 		}
@@ -246,10 +278,11 @@ static void fmt_sendfile(FILE *out, json_t *ev)
 	const char *path = str(in, "path"), *kind = str(in, "kind");
 
 	fprintf(out, "in=%lld", (long long)json_integer_value(json_object_get(in, "fd")));
-	if (path)
-		fprintf(out, "<%s>", path);
-	else if (kind)
-		fprintf(out, "<%s>", kind);
+	if (path || kind) {
+		fputc('<', out);
+		esc_put(out, path ? path : kind);
+		fputc('>', out);
+	}
 	if (json_is_integer(off))
 		fprintf(out, ", offset=%lld", (long long)json_integer_value(off));
 	else
@@ -276,8 +309,11 @@ static void fmt_ret(FILE *out, json_t *ev)
 	fprintf(out, ") = %lld", (long long)json_integer_value(json_object_get(ev, "ret")));
 	if (json_is_object(nsock))
 		fmt_sock(out, nsock);
-	if (err)
-		fprintf(out, " %s%s%s", col(C_ERR), err, col(C_OFF));
+	if (err) {
+		fprintf(out, " %s", col(C_ERR));
+		esc_put(out, err);
+		fputs(col(C_OFF), out);
+	}
 	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
 }
 
@@ -315,7 +351,9 @@ static void fmt_call(FILE *out, json_t *ev)
 	json_t *sock = json_object_get(ev, "sock"), *addr = json_object_get(ev, "addr");
 	json_t *flags = json_object_get(ev, "flags");
 
-	fprintf(out, " %s%s%s(%lld", col(C_CALL), call ? call : "?", col(C_OFF),
+	fprintf(out, " %s", col(C_CALL));
+	esc_put(out, call ? call : "?");
+	fprintf(out, "%s(%lld", col(C_OFF),
 		(long long)json_integer_value(json_object_get(ev, "fd")));
 	if (json_is_object(sock))
 		fmt_sock(out, sock);
@@ -354,7 +392,9 @@ static void fmt_call(FILE *out, json_t *ev)
 	if (json_is_string(json_object_get(ev, "payload"))) {
 		char *p = json_dumps(json_object_get(ev, "payload"), JSON_ENCODE_ANY);
 
-		fprintf(out, " %sdata=%s%s%s", col(C_DIM), p ? p : "",
+		fprintf(out, " %sdata=", col(C_DIM));
+		esc_put_json(out, p);
+		fprintf(out, "%s%s",
 			json_is_true(json_object_get(ev, "payload_truncated")) ? "..." : "",
 			col(C_OFF));
 		free(p);
@@ -363,10 +403,16 @@ static void fmt_call(FILE *out, json_t *ev)
 		json_t *f;
 		size_t i;
 
-		json_array_foreach (json_object_get(ev, "lint"), i, f)
-			fprintf(out, " %s[%s %s]%s", col(C_LINT),
-				json_string_value(json_object_get(f, "severity")),
-				json_string_value(json_object_get(f, "id")), col(C_OFF));
+		/* A finding that is not an object, or lacks a field, shows as "?". */
+		json_array_foreach (json_object_get(ev, "lint"), i, f) {
+			const char *sev = str(f, "severity"), *id = str(f, "id");
+
+			fprintf(out, " %s[", col(C_LINT));
+			esc_put(out, sev ? sev : "?");
+			fputc(' ', out);
+			esc_put(out, id ? id : "?");
+			fprintf(out, "]%s", col(C_OFF));
+		}
 	}
 }
 
@@ -374,12 +420,16 @@ static void fmt_start(FILE *out, json_t *ev)
 {
 	const char *exe = str(ev, "exe"), *how = str(ev, "how");
 
-	fprintf(out, " +++ start %s", exe ? exe : "?");
+	fputs(" +++ start ", out);
+	esc_put(out, exe ? exe : "?");
 	fputs(" argv=", out);
 	fmt_value(out, json_object_get(ev, "argv"));
 	fprintf(out, " ppid=%lld", (long long)json_integer_value(json_object_get(ev, "ppid")));
-	if (how)
-		fprintf(out, " (%s)", how);
+	if (how) {
+		fputs(" (", out);
+		esc_put(out, how);
+		fputc(')', out);
+	}
 	fputs(" +++", out);
 }
 
@@ -402,8 +452,10 @@ void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o)
 	else if (!strcmp(kind, "exit"))
 		fprintf(out, " +++ exit events=%lld +++",
 			(long long)json_integer_value(json_object_get(ev, "events")));
-	else
-		fprintf(out, " %s", kind);
+	else {
+		fputc(' ', out);
+		esc_put(out, kind);
+	}
 	fputc('\n', out);
 }
 
@@ -417,15 +469,25 @@ void fmt_bt(FILE *out, json_t *ev)
 		const char *obj = str(f, "obj"), *off = str(f, "off"), *ip = str(f, "ip");
 		const char *where = sym_file_line(obj, off);
 
-		fprintf(out, "    #%-2zu %s", i, fn ? fn : "??");
-		if (fn && fn_off)
-			fprintf(out, "+%s", fn_off);
-		if (obj)
-			fprintf(out, " (%s+%s)", obj, off ? off : "?");
-		else if (ip)
-			fprintf(out, " (%s)", ip);
-		if (where)
-			fprintf(out, " %s", where);
+		fprintf(out, "    #%-2zu ", i);
+		esc_put(out, fn ? fn : "??");
+		if (fn && fn_off) {
+			fputc('+', out);
+			esc_put(out, fn_off);
+		}
+		if (obj || ip) {
+			fputs(" (", out);
+			esc_put(out, obj ? obj : ip);
+			if (obj) {
+				fputc('+', out);
+				esc_put(out, off ? off : "?");
+			}
+			fputc(')', out);
+		}
+		if (where) { /* addr2line's answer: a file name from the module's debug info */
+			fputc(' ', out);
+			esc_put(out, where);
+		}
 		fputc('\n', out);
 	}
 }

@@ -6,28 +6,48 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
+/*
+ * Each new address costs one addr2line process. A trace may name any number
+ * of them (or be made to): past this many, frames are shown without file:line
+ * rather than spend a process on each.
+ */
+#define SYM_MAX 1024
+
 struct sym {
 	char *key;
 	char *line; /* NULL: unknown */
-	struct sym *next;
 };
 
-static struct sym *cache;
-static int no_addr2line;
+static struct sym cache[SYM_MAX];
+static size_t ncache;
+static struct table by_key;
+static int no_addr2line, said_full;
+
+static int same_key(size_t item, const void *key)
+{
+	return !strcmp(cache[item].key, key);
+}
 
 /* The virtual address that a file offset is loaded at, from the PT_LOAD headers. */
 static int off_to_vaddr(const char *obj, unsigned long long off, unsigned long long *vaddr)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
-	int fd = open(obj, O_RDONLY | O_CLOEXEC), i, ok = -1;
+	struct stat sb;
+	/* The path is the trace's word: a FIFO there must not hang show --bt, nor a device act. */
+	int fd = open(obj, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), i, ok = -1;
 
 	if (fd < 0)
 		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return -1;
+	}
 	if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
 	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64) {
 		for (i = 0; i < eh.e_phnum; i++) {
@@ -77,22 +97,33 @@ const char *sym_file_line(const char *obj, const char *off_hex)
 {
 	char key[4200];
 	unsigned long long off, vaddr;
+	unsigned long h;
 	struct sym *s;
+	size_t i;
 
 	if (!obj || !off_hex || obj[0] != '/')
 		return NULL;
 	snprintf(key, sizeof(key), "%s+%s", obj, off_hex);
-	for (s = cache; s; s = s->next)
-		if (!strcmp(s->key, key))
-			return s->line;
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	h = table_hash(TABLE_HASH_INIT, key);
+	i = table_find(&by_key, h, same_key, key, ncache < SYM_MAX ? ncache : TABLE_NONE);
+	if (i == TABLE_NONE) {
+		if (!said_full++)
+			cli_error("warning: over %d distinct frames: the rest are shown without "
+				  "file:line",
+				  SYM_MAX);
 		return NULL;
+	}
+	if (i < ncache)
+		return cache[i].line;
+	s = &cache[ncache++];
 	s->key = strdup(key);
+	s->line = NULL;
+	if (!s->key) {
+		cli_error("out of memory");
+		exit(EXIT_TROUBLE);
+	}
 	off = strtoull(off_hex, NULL, 16);
 	if (off_to_vaddr(obj, off, &vaddr) == 0)
 		s->line = lookup(obj, vaddr);
-	s->next = cache;
-	cache = s;
 	return s->line;
 }
