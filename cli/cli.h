@@ -174,6 +174,8 @@ struct filter {
 };
 
 int filter_option(struct filter *f, int opt, const char *arg);
+/* Every name of a --call / run -e list known? 1, or says which is not and returns -2. */
+int calls_known(const char *list);
 void filter_first_ts(struct filter *f, long long ts);
 int filter_match(const struct filter *f, json_t *ev);
 int filter_match_fields(const struct filter *f, const struct evf *e);

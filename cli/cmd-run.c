@@ -245,6 +245,8 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 				return -1;
 			break;
 		case 'e':
+			if (calls_known(optarg) < 0)
+				return -1;
 			o->calls = optarg;
 			break;
 		case 's':

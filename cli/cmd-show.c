@@ -19,6 +19,7 @@ struct line {
 struct show {
 	struct fmt_opts fo;
 	int bt, json;
+	int have_first; /* fo.first_ts is known (when following: the first event shown) */
 	long long prev_ts;
 };
 
@@ -36,6 +37,11 @@ static void emit(json_t *ev, void *arg)
 		}
 		free(t);
 		return;
+	}
+	if (!s->have_first) {
+		/* Following, the first event shown is where relative times start. */
+		s->fo.first_ts = s->prev_ts = json_integer_value(json_object_get(ev, "ts"));
+		s->have_first = 1;
 	}
 	s->fo.prev_ts = s->prev_ts;
 	fmt_event_opts(stdout, ev, &s->fo);
@@ -185,6 +191,7 @@ static int cmd_show_exec(int argc, char **argv)
 		qsort(lines, nlines, sizeof(*lines), by_time);
 	s.fo.first_ts = f.first_ts;
 	s.prev_ts = f.first_ts;
+	s.have_first = 1;
 	for (k = 0; k < nlines; k++) {
 		const char *why;
 		json_t *ev = ev_parse(lines[k].text, lines[k].len, &why);

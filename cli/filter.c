@@ -21,6 +21,36 @@ static int parse_time(const char *s, long long *ns, int *relative)
 	return 0;
 }
 
+/* The names --call accepts: the calls, and the groups of SENDTRACE_CALLS. */
+static const char *const call_names[] = {
+    "send",    "sendto", "sendmsg", "sendmmsg", "write",    "writev", "sendfile",  "sendfile64",
+    "connect", "accept", "accept4", "close",	"shutdown", "all",    "lifecycle",
+};
+
+/* 1 if every name in LIST is one, else -2, having said which is not. */
+int calls_known(const char *list)
+{
+	const char *p = list;
+
+	do {
+		size_t l = strcspn(p, ","), i;
+		int found = 0;
+
+		for (i = 0; i < sizeof(call_names) / sizeof(call_names[0]); i++)
+			found |= strlen(call_names[i]) == l && !strncmp(p, call_names[i], l);
+		if (!found) {
+			cli_error(
+			    "unknown call '%.*s' (known: send, sendto, sendmsg, sendmmsg, "
+			    "write, writev, sendfile, sendfile64, connect, accept, accept4, "
+			    "close, shutdown, and the groups all and lifecycle)",
+			    (int)l, p);
+			return -2;
+		}
+		p += l;
+	} while (*p++ == ',');
+	return 1;
+}
+
 static int filter_value(struct filter *f, int opt, const char *arg)
 {
 	char *end;
@@ -38,7 +68,7 @@ static int filter_value(struct filter *f, int opt, const char *arg)
 		return *end || f->fd < 0 ? -1 : 1;
 	case FILTER_CALL:
 		f->calls = arg;
-		return 1;
+		return calls_known(arg);
 	case FILTER_FLAG:
 		f->flag = arg;
 		return 1;
@@ -70,20 +100,21 @@ int filter_option(struct filter *f, int opt, const char *arg)
 					    "errors", "lint", "peer", "since", "until"};
 	int r = filter_value(f, opt, arg);
 
-	if (r < 0)
+	if (r == -1)
 		cli_error("bad value '%s' for --%s", arg, names[opt - FILTER_PID]);
-	return r;
+	return r < 0 ? -1 : r;
 }
 
 /* Is `name` the lifecycle call `call`, or one that `call` also covers? */
 static int covers(const char *item, size_t l, const char *name)
 {
 	static const char *const groups[][2] = {
-	    {"sendfile", "sendfile64"}, {"accept", "accept4"},	  {"lifecycle", "connect"},
-	    {"lifecycle", "accept"},	{"lifecycle", "accept4"}, {"lifecycle", "close"},
-	    {"lifecycle", "shutdown"},	{"all", "send"},	  {"all", "sendto"},
-	    {"all", "sendmsg"},		{"all", "sendmmsg"},	  {"all", "write"},
-	    {"all", "writev"},		{"all", "sendfile"},	  {"all", "sendfile64"},
+	    {"sendfile", "sendfile64"}, {"sendto", "send"},	   {"accept", "accept4"},
+	    {"lifecycle", "connect"},	{"lifecycle", "accept"},   {"lifecycle", "accept4"},
+	    {"lifecycle", "close"},	{"lifecycle", "shutdown"}, {"all", "send"},
+	    {"all", "sendto"},		{"all", "sendmsg"},	   {"all", "sendmmsg"},
+	    {"all", "write"},		{"all", "writev"},	   {"all", "sendfile"},
+	    {"all", "sendfile64"},
 	};
 	size_t i;
 
@@ -95,7 +126,8 @@ static int covers(const char *item, size_t l, const char *name)
 }
 
 /*
- * "send,sendto": is name one of them? "sendfile" covers sendfile64, "accept"
+ * "send,sendto": is name one of them? "sendto" covers send (send(2) is the
+ * sendto system call, as strace shows it), "sendfile" sendfile64, "accept"
  * accept4, "all" every send call (as in SENDTRACE_CALLS), and "lifecycle"
  * connect, accept, close and shutdown.
  */
@@ -273,8 +305,11 @@ int filter_match(const struct filter *f, json_t *ev)
 const char *filter_help(void)
 {
 	return "  --pid=PID, --tid=TID  events of that process or thread\n"
-	       "  --call=LIST           calls named in LIST (send,sendto,...; lifecycle for\n"
-	       "                        connect,accept,close,shutdown)\n"
+	       "  --call=LIST           calls named in LIST (send,sendto,...): sendto covers\n"
+	       "                        send, as in strace, sendfile sendfile64, accept\n"
+	       "                        accept4; all is every send call, lifecycle\n"
+	       "                        connect,accept,close,shutdown; an unknown name\n"
+	       "                        is an error\n"
 	       "  --fd=FD               calls on that fd\n"
 	       "  --flag=NAME           calls with that flag (MSG_MORE, or MORE)\n"
 	       "  --errors              calls that failed\n"

@@ -170,8 +170,8 @@ static void st_load_numbers(void)
 }
 
 /*
- * Comma-separated names. "all" is every send call (the default); "sendfile"
- * covers sendfile64 and "accept" accept4; "lifecycle" is connect, accept,
+ * Comma-separated names. "all" is every send call (the default); "sendto"
+ * covers send, "sendfile" sendfile64 and "accept" accept4; "lifecycle" is connect, accept,
  * close and shutdown, which are recorded only when named.
  */
 static const struct {
@@ -180,7 +180,7 @@ static const struct {
 } st_call_sets[] = {
     {"all", ST_CALLS_SEND},
     {"send", 1u << ST_CALL_SEND},
-    {"sendto", 1u << ST_CALL_SENDTO},
+    {"sendto", 1u << ST_CALL_SENDTO | 1u << ST_CALL_SEND}, /* send(2) is sendto, as in strace */
     {"sendmsg", 1u << ST_CALL_SENDMSG},
     {"sendmmsg", 1u << ST_CALL_SENDMMSG},
     {"write", 1u << ST_CALL_WRITE},

@@ -24,6 +24,10 @@ eq "run: one sendmsg with SCM_RIGHTS" "$(count "$T/ex.jsonl" call=sendmsg cmsg.0
 eq "run: the EPIPE send" "$(count "$T/ex.jsonl" call=send errno=EPIPE)" 1
 eq "run: start and exit records" "$(count "$T/ex.jsonl" event=start)$(count "$T/ex.jsonl" event=exit)" 11
 
+"$ST" run -e send,bogus -o "$T/x.jsonl" -- true 2>"$T/err"
+eq "run -e with an unknown call name exits 2" "$?" "2"
+ok "and names it" grep -q "unknown call 'bogus'" "$T/err"
+
 "$ST" run -o "$T/x.jsonl" -- sh -c 'exit 7' 2>/dev/null
 eq "run passes exit status 7 through" "$?" "7"
 "$ST" run -o "$T/x.jsonl" -- sh -c 'kill -TERM $$' 2>"$T/err"
@@ -137,6 +141,8 @@ ok "env --shell: quoted for sh" sh -c '. "$0" && [ "$SENDTRACE_OUTPUT" = "/tmp/i
 : >"$T/f.jsonl"
 "$ST" show -f "$T/f.jsonl" >"$T/f.out" 2>&1 &
 fpid=$!
+"$ST" show -f -t rel "$T/f.jsonl" >"$T/frel.out" 2>&1 &
+relpid=$!
 sleep 0.5
 SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
 SENDTRACE_OUTPUT=$T/f.jsonl LD_PRELOAD=$ST_TEST_LIB "$ST_BUILDDIR/examples/echo-pair" >/dev/null
@@ -146,9 +152,11 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	sleep 0.5
 done
 sleep 0.5
-kill -INT $fpid
-wait $fpid
+kill -INT $fpid $relpid
+wait $fpid $relpid
 eq "show -f: every call of both runs, as they came" "$(grep -c 'sendmsg(' "$T/f.out")" "2"
+ok "show -f -t rel: times from the first event, not epoch seconds" \
+	awk '$1 !~ /^[+-][0-9][0-9]*\.[0-9][0-9][0-9][0-9][0-9][0-9]$/ || length($1) > 12 { bad = 1 } END { exit bad || NR < 12 }' "$T/frel.out"
 eq "show -f: and nothing twice" "$(grep -c ' = ' "$T/f.out")" "12"
 
 # A 100 MB line is an error for that line, not a crash.
