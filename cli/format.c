@@ -416,6 +416,43 @@ static void fmt_call(FILE *out, json_t *ev)
 	}
 }
 
+/*
+ * argv as ["a","b"]: each string as the trace holds it, whose backslashes
+ * are already doubled (docs/events.md), so not through json_dumps, which
+ * doubled them again (a \n typed as two characters showed as \\\\n).
+ * A quote is shown as \", control bytes as \xHH.
+ */
+static void fmt_strings(FILE *out, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr)) {
+		fmt_value(out, arr);
+		return;
+	}
+	fputc('[', out);
+	json_array_foreach (arr, i, v) {
+		const char *s = json_string_value(v), *q;
+
+		if (i)
+			fputc(',', out);
+		if (!s) {
+			fmt_value(out, v);
+			continue;
+		}
+		fputc('"', out);
+		while ((q = strchr(s, '"'))) {
+			esc_putn(out, s, (size_t)(q - s));
+			fputs("\\\"", out);
+			s = q + 1;
+		}
+		esc_put(out, s);
+		fputc('"', out);
+	}
+	fputc(']', out);
+}
+
 static void fmt_start(FILE *out, json_t *ev)
 {
 	const char *exe = str(ev, "exe"), *how = str(ev, "how");
@@ -423,7 +460,7 @@ static void fmt_start(FILE *out, json_t *ev)
 	fputs(" +++ start ", out);
 	esc_put(out, exe ? exe : "?");
 	fputs(" argv=", out);
-	fmt_value(out, json_object_get(ev, "argv"));
+	fmt_strings(out, json_object_get(ev, "argv"));
 	fprintf(out, " ppid=%lld", (long long)json_integer_value(json_object_get(ev, "ppid")));
 	if (how) {
 		fputs(" (", out);
