@@ -64,6 +64,8 @@ void ev_close(struct ev_reader *r);
 /* "FILE: N bad lines skipped", if there were any. */
 void ev_summary(const struct ev_reader *r);
 int ev_blank(const char *s, size_t n);
+/* Paths to read, with a missing X standing for the X.PID files `run -F` wrote. */
+char **ev_expand(char **paths, int n, int *out_n);
 int ev_pad(const char *s, size_t n);
 /*
  * Every event of every file, in file order: start(reader) once per file,

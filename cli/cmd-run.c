@@ -188,6 +188,48 @@ static unsigned long count_events(const char *path, unsigned long *nprocs, unsig
 }
 
 /*
+ * With -F (FILE.%p): the calls over every FILE.PID file this run made.
+ * Returns 1 when it said so, 0 for any other output pattern.
+ */
+static int per_process_summary(const char *out)
+{
+	size_t n = strlen(out);
+	unsigned long calls = 0, procs = 0, running = 0, c, p, r;
+	long long a_running = 0;
+	char base[2 * PATH_MAX + 8], *argv1[1];
+	char **files;
+	int nfiles, i, real = 0;
+
+	if (n < 3 || n >= sizeof(base) || strcmp(out + n - 3, ".%p") ||
+	    strstr(out, "%p") != out + n - 2)
+		return 0;
+	memcpy(base, out, n - 3);
+	base[n - 3] = '\0';
+	argv1[0] = base;
+	files = ev_expand(argv1, 1, &nfiles);
+	for (i = 0; i < nfiles; i++) {
+		if (files[i] == base)
+			continue; /* no file at all */
+		real++;
+		c = count_events(files[i], &p, &r, &a_running);
+		calls += c;
+		procs += p;
+		running += r;
+	}
+	free(files);
+	if (running)
+		cli_error("%lu call%s so far from %lu process%s traced to %s.PID; %lu still "
+			  "running and writing (pid %lld%s)",
+			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", base,
+			  running, a_running, running > 1 ? " and others" : "");
+	else
+		cli_error("%lu call%s from %lu process%s traced to %s.PID (%d file%s)", calls,
+			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", base, real,
+			  real == 1 ? "" : "s");
+	return 1;
+}
+
+/*
  * The options of run and env, each mapping onto one environment variable of
  * the library, so that a program started elsewhere (systemd, a container)
  * can be traced exactly as run would trace it.
@@ -439,7 +481,9 @@ static int cmd_run_exec(int argc, char **argv)
 			return EXIT_TROUBLE;
 		}
 	calls = count_events(abs_out, &procs, &running, &a_running);
-	if (strstr(abs_out, "%p"))
+	if (per_process_summary(abs_out))
+		; /* said there */
+	else if (strstr(abs_out, "%p"))
 		cli_error("trace written to %s (one file per process)", abs_out);
 	else if (running)
 		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "

@@ -78,7 +78,8 @@ static int cmd_show_exec(int argc, char **argv)
 	struct line *lines = NULL;
 	size_t nlines = 0, cap = 0, k;
 	unsigned long bad = 0;
-	int c, i, trouble = 0, follow = 0, color = -1;
+	int c, i, trouble = 0, follow = 0, color = -1, nfiles;
+	char **files;
 	const char *color_arg = "auto";
 
 	memset(&s, 0, sizeof(s));
@@ -151,11 +152,12 @@ static int cmd_show_exec(int argc, char **argv)
 	 * given (one per process): lines are kept as text with their time, and
 	 * sorted, so the output is in time order whatever the file order.
 	 */
-	for (i = optind; i < argc; i++) {
+	files = ev_expand(argv + optind, argc - optind, &nfiles);
+	for (i = 0; i < nfiles; i++) {
 		struct ev_reader r;
 		json_t *ev;
 
-		if (ev_open(&r, argv[i]) != 0) {
+		if (ev_open(&r, files[i]) != 0) {
 			trouble = 1;
 			continue;
 		}
@@ -202,6 +204,7 @@ static int cmd_show_exec(int argc, char **argv)
 		free(lines[k].text);
 	}
 	free(lines);
+	free(files);
 	fflush(stdout);
 	return trouble || bad ? EXIT_TROUBLE : EXIT_OK;
 }

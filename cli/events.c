@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,70 @@
 #include "cli.h"
 
 #define EV_WARN_MAX 10 /* per file; the closing summary counts the rest */
+
+/* X.99 before X.100: the files of one glob, by the number after the last dot. */
+static int ev_by_pid(const void *a, const void *b)
+{
+	const char *x = strrchr(*(char *const *)a, '.'), *y = strrchr(*(char *const *)b, '.');
+	unsigned long long px = strtoull(x + 1, NULL, 10), py = strtoull(y + 1, NULL, 10);
+
+	return px < py ? -1 : px > py;
+}
+
+/*
+ * The files to read: each path as given, except one that does not exist
+ * but whose per-process files do (`run -F -o X` writes X.PID): those, in
+ * pid order. The array is the caller's to free; its strings are argv's or
+ * glob's, kept for the life of the command.
+ */
+char **ev_expand(char **paths, int n, int *out_n)
+{
+	char **v = NULL;
+	int i, k = 0, cap = 0;
+
+	for (i = 0; i < n; i++) {
+		struct stat sb;
+		glob_t g;
+		char *pat;
+		size_t j, plen = strlen(paths[i]);
+		int added = 0, first = k;
+
+		if (strcmp(paths[i], "-") && stat(paths[i], &sb) != 0 && errno == ENOENT &&
+		    (pat = malloc(plen + 8))) {
+			memcpy(pat, paths[i], plen);
+			memcpy(pat + plen, ".[0-9]*", 8);
+			if (glob(pat, 0, NULL, &g) == 0) {
+				for (j = 0; j < g.gl_pathc; j++) {
+					const char *suf = g.gl_pathv[j] + plen + 1;
+
+					if (strspn(suf, "0123456789") != strlen(suf))
+						continue; /* X.1.bak and the like: not a process's
+							     file */
+					if (k == cap &&
+					    !(v = realloc(v, (size_t)(cap = 2 * cap + 8) *
+								 sizeof(*v))))
+						goto oom;
+					v[k++] = g.gl_pathv[j];
+					added++;
+				}
+				/* g is not freed: its paths are used until the command ends. */
+			}
+			if (added > 1)
+				qsort(v + first, (size_t)added, sizeof(*v), ev_by_pid);
+			free(pat);
+		}
+		if (!added) {
+			if (k == cap && !(v = realloc(v, (size_t)(cap = 2 * cap + 8) * sizeof(*v))))
+				goto oom;
+			v[k++] = paths[i];
+		}
+	}
+	*out_n = k;
+	return v;
+oom:
+	cli_error("out of memory");
+	exit(EXIT_TROUBLE);
+}
 
 int ev_open(struct ev_reader *r, const char *path)
 {
@@ -196,6 +261,7 @@ int ev_read_files(char **files, int n, void (*start)(struct ev_reader *, void *)
 	unsigned long bad = 0;
 	int i, trouble = 0;
 
+	files = ev_expand(files, n, &n);
 	for (i = 0; i < n; i++) {
 		struct ev_reader r;
 		json_t *ev;
@@ -214,6 +280,7 @@ int ev_read_files(char **files, int n, void (*start)(struct ev_reader *, void *)
 		bad += r.bad;
 		ev_close(&r);
 	}
+	free(files);
 	return trouble || bad ? EXIT_TROUBLE : EXIT_OK;
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# test-runsum.sh: run's closing summary counts processes by pid (an exec chain is one) and names a daemon still writing; exit records carry the status.
+# test-runsum.sh: run's closing summary counts processes by pid (an exec chain is one) and names a daemon still writing; -F files are read by their base name; exit records carry the status.
 . "$ST_SRCDIR/tests/lib.sh"
 EX=$ST_BUILDDIR/examples/echo-pair
 
@@ -28,6 +28,23 @@ while [ "$(count "$T/daemon.jsonl" event=exit)" -lt 2 ] && [ $i -lt 100 ]; do
 	i=$((i + 1))
 done
 eq "the daemon's calls arrive later" "$(count "$T/daemon.jsonl" event=call)" 6
+
+# run -F -o X writes X.PID; the readers take X for all of them.
+mkdir "$T/per"
+"$ST" run -F -o "$T/per/x" -- sh -c "\"$EX\"; \"$EX\"" >/dev/null 2>"$T/errF"
+eq "run -F exits 0" "$?" "0"
+cat "$T/errF"
+ok "its summary counts the calls of every X.PID file" \
+	grep -q "12 calls from 3 processes traced to $T/per/x.PID (3 files)" "$T/errF"
+"$ST" stats "$T/per/x" >"$T/statsF" 2>&1
+eq "stats X finds the X.PID files" "$?" "0"
+ok "and counts both programs' sends" grep -q "^total *12 " "$T/statsF"
+eq "show X: both programs' calls" "$("$ST" show "$T/per/x" | grep -c ' = ')" 12
+"$ST" lint "$T/per/x" >/dev/null 2>&1
+eq "lint X: findings from the X.PID files (exit 1)" "$?" "1"
+"$ST" stats "$T/per/y" >/dev/null 2>"$T/errY"
+eq "a name with no file and no X.PID files is still an error" "$?" "2"
+ok "that says so" grep -q "cannot open $T/per/y" "$T/errY"
 
 # The exit record: the status given to exit() or returned from main, and
 # SIGABRT for abort(); nothing after _exit() or SIGKILL.
