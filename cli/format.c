@@ -132,7 +132,8 @@ static void fmt_sock(FILE *out, json_t *sock)
 		fputs("socket", out);
 	}
 	if (json_is_integer(json_object_get(sock, "ino")) && json_is_string(local) &&
-	    !json_string_value(local)[0] && (!json_is_string(peer) || !json_string_value(peer)[0])) {
+	    !json_string_value(local)[0] &&
+	    (!json_is_string(peer) || !json_string_value(peer)[0])) {
 		/* Unnamed unix ends: their inodes pair them, as in strace -yy. */
 		fprintf(out, ":[%lld", (long long)json_integer_value(json_object_get(sock, "ino")));
 		if (json_is_integer(json_object_get(sock, "peer_ino")))
@@ -526,5 +527,22 @@ void fmt_bt(FILE *out, json_t *ev)
 			esc_put(out, where);
 		}
 		fputc('\n', out);
+	}
+	/* The library shortened it to keep the event whole: say what is missing. */
+	if (str(ev, "bt_truncated")) {
+		const char *cut = str(ev, "bt_truncated");
+		json_t *more = json_object_get(ev, "bt_more");
+
+		fputs("    (backtrace shortened to fit the event: ", out);
+		fputs(!strcmp(cut, "fn") ? "function names left out"
+		      : !strcmp(cut, "obj")
+			  ? "function names left out, module paths cut to file names"
+			  : "function names and module directories left out",
+		      out);
+		if (json_is_integer(more))
+			fprintf(out, ", %lld outer frame%s more",
+				(long long)json_integer_value(more),
+				json_integer_value(more) == 1 ? "" : "s");
+		fputs(")\n", out);
 	}
 }
