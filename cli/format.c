@@ -471,6 +471,23 @@ static void fmt_start(FILE *out, json_t *ev)
 	fputs(" +++", out);
 }
 
+/* +++ exit events=6 status=0 +++, or killed=SIGABRT for abort(), like strace's ending. */
+static void fmt_exit(FILE *out, json_t *ev)
+{
+	const char *sig = str(ev, "signal");
+
+	fprintf(out, " +++ exit events=%lld",
+		(long long)json_integer_value(json_object_get(ev, "events")));
+	if (json_is_integer(json_object_get(ev, "status")))
+		fprintf(out, " status=%lld",
+			(long long)json_integer_value(json_object_get(ev, "status")));
+	if (sig) {
+		fputs(" killed=", out);
+		esc_put(out, sig);
+	}
+	fputs(" +++", out);
+}
+
 void fmt_event(FILE *out, json_t *ev)
 {
 	fmt_event_opts(out, ev, NULL);
@@ -488,8 +505,7 @@ void fmt_event_opts(FILE *out, json_t *ev, const struct fmt_opts *o)
 	else if (!strcmp(kind, "start"))
 		fmt_start(out, ev);
 	else if (!strcmp(kind, "exit"))
-		fprintf(out, " +++ exit events=%lld +++",
-			(long long)json_integer_value(json_object_get(ev, "events")));
+		fmt_exit(out, ev);
 	else {
 		fputc(' ', out);
 		esc_put(out, kind);
