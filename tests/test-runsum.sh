@@ -48,10 +48,12 @@ ok "that says so" grep -q "cannot open $T/per/y" "$T/errY"
 
 # The exit record: the status given to exit() or returned from main, and
 # SIGABRT for abort(); nothing after _exit() or SIGKILL.
-# (bash's exit calls exit(); dash's calls _exit(), which leaves no record.)
+# (bash's exit calls exit(); dash's calls _exit(), interposed too.)
 "$ST" run -o "$T/st3.jsonl" -- bash -c 'exit 3' >/dev/null 2>&1
 eq "run passes status 3 through" "$?" "3"
 eq "the exit record says status 3" "$(count "$T/st3.jsonl" event=exit status=3)" 1
+"$ST" run -o "$T/dash3.jsonl" -- sh -c 'exit 3' >/dev/null 2>&1
+eq "dash's exit 3, through _exit(): status 3" "$(count "$T/dash3.jsonl" event=exit status=3)" 1
 "$ST" run -o "$T/st0.jsonl" -- "$EX" >/dev/null 2>&1
 eq "a return from main: status 0" "$(count "$T/st0.jsonl" event=exit status=0)" 1
 if command -v python3 >/dev/null; then
