@@ -2,6 +2,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -109,9 +110,8 @@ static void check_traceable(const char *prog)
 
 /*
  * The processes of a trace, by pid: an exec keeps the pid (and writes a new
- * start record), so processes are counted by distinct pid; one with a start
- * and no exit record is still running if the pid is alive (a daemon that
- * forked away from the program run waited for).
+ * start record), so processes are counted by distinct pid. Those that made
+ * no traced call are not in the trace (SENDTRACE_PROCS=active).
  */
 struct procs {
 	struct proc {
@@ -148,16 +148,14 @@ static struct proc *proc_get(struct procs *ps, long long pid)
 	}
 }
 
-static unsigned long count_events(const char *path, unsigned long *nprocs, unsigned long *running,
-				  long long *a_running)
+static unsigned long count_events(const char *path, unsigned long *nprocs)
 {
 	struct procs ps = {NULL, 0, 0};
 	struct ev_reader r;
 	unsigned long calls = 0;
 	json_t *ev;
-	size_t i;
 
-	*nprocs = *running = 0;
+	*nprocs = 0;
 	if (strstr(path, "%p") || ev_open(&r, path) != 0)
 		return 0;
 	r.bad = 0;
@@ -168,23 +166,63 @@ static unsigned long count_events(const char *path, unsigned long *nprocs, unsig
 
 		if (!strcmp(kind, "call"))
 			calls++;
-		else if (p && !strcmp(kind, "start"))
-			p->exited = 0;
 		else if (p && !strcmp(kind, "exit"))
 			p->exited = 1;
 		json_decref(ev);
 	}
 	ev_close(&r);
 	*nprocs = ps.n;
-	for (i = 0; i < ps.cap; i++) {
-		if (ps.v[i].pid && !ps.v[i].exited &&
-		    (kill((pid_t)ps.v[i].pid, 0) == 0 || errno == EPERM)) {
-			(*running)++;
-			*a_running = ps.v[i].pid;
-		}
-	}
 	free(ps.v);
 	return calls;
+}
+
+/*
+ * The processes still running that write this trace: those whose
+ * environment holds our SENDTRACE_OUTPUT (a daemon that forked away from
+ * the program run waited for, and may not have sent anything yet). Read
+ * from /proc/PID/environ, which shows the environment a process started
+ * with; only processes of this user are readable, which is all the trace's.
+ */
+static unsigned long live_tracees(const char *out, long long *a_pid)
+{
+	size_t wl = strlen("SENDTRACE_OUTPUT=") + strlen(out) + 1, cap = 1 << 20;
+	char *want = malloc(wl + 1), *buf = malloc(cap);
+	unsigned long n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!want || !buf || !d)
+		goto out;
+	snprintf(want, wl + 1, "SENDTRACE_OUTPUT=%s", out); /* with its NUL: a whole entry */
+	while ((de = readdir(d))) {
+		char path[64];
+		ssize_t got;
+		size_t at;
+		int fd;
+
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name) ||
+		    atoll(de->d_name) == (long long)getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		got = read(fd, buf, cap - 1);
+		close(fd);
+		for (at = 0; got > 0 && at + wl <= (size_t)got; at += strlen(buf + at) + 1) {
+			if (!memcmp(buf + at, want, wl)) {
+				n++;
+				*a_pid = atoll(de->d_name);
+				break;
+			}
+		}
+	}
+out:
+	if (d)
+		closedir(d);
+	free(want);
+	free(buf);
+	return n;
 }
 
 /*
@@ -194,7 +232,7 @@ static unsigned long count_events(const char *path, unsigned long *nprocs, unsig
 static int per_process_summary(const char *out)
 {
 	size_t n = strlen(out);
-	unsigned long calls = 0, procs = 0, running = 0, c, p, r;
+	unsigned long calls = 0, procs = 0, running, c, p;
 	long long a_running = 0;
 	char base[2 * PATH_MAX + 8], *argv1[1];
 	char **files;
@@ -211,12 +249,12 @@ static int per_process_summary(const char *out)
 		if (files[i] == base)
 			continue; /* no file at all */
 		real++;
-		c = count_events(files[i], &p, &r, &a_running);
+		c = count_events(files[i], &p);
 		calls += c;
 		procs += p;
-		running += r;
 	}
 	free(files);
+	running = live_tracees(out, &a_running);
 	if (running)
 		cli_error("%lu call%s so far from %lu process%s traced to %s.PID; %lu still "
 			  "running and writing (pid %lld%s)",
@@ -243,6 +281,7 @@ static const struct option run_opts[] = {
     {"payload", required_argument, NULL, 's'},
     {"no-lint", no_argument, NULL, 'L'},
     {"only-lint", no_argument, NULL, 'O'},
+    {"all-procs", no_argument, NULL, 'P'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"systemd", no_argument, NULL, 'S'},
@@ -281,11 +320,22 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		case 'a':
 			o->all_fds = 1;
 			break;
-		case 'k':
-			if (num_opt("--backtrace", optarg ? optarg : "16", 64, o->frames,
-				    sizeof(o->frames)))
+		case 'k': {
+			const char *n = optarg;
+
+			/*
+			 * "-k 8" as well as "-k8": an optional argument must be
+			 * attached for getopt, so a number after a bare -k (with
+			 * something still after it, the program) is taken as N
+			 * instead of being run as the program.
+			 */
+			if (!n && optind + 1 < argc && argv[optind][0] &&
+			    strspn(argv[optind], "0123456789") == strlen(argv[optind]))
+				n = argv[optind++];
+			if (num_opt("--backtrace", n ? n : "16", 64, o->frames, sizeof(o->frames)))
 				return -1;
 			break;
+		}
 		case 'e':
 			if (calls_known(optarg) < 0)
 				return -1;
@@ -300,6 +350,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			break;
 		case 'O':
 			o->only_lint = 1;
+			break;
+		case 'P':
+			o->all_procs = 1;
 			break;
 		case 'S':
 			o->style = 1;
@@ -343,6 +396,8 @@ int run_environ(const struct run_opts *o, char *abs_out, size_t n,
 		put("SENDTRACE_LINT", "off", arg);
 	if (o->only_lint)
 		put("SENDTRACE_ONLY", "lint", arg);
+	if (o->all_procs)
+		put("SENDTRACE_PROCS", "all", arg);
 	return 0;
 }
 
@@ -480,7 +535,8 @@ static int cmd_run_exec(int argc, char **argv)
 			cli_error("waitpid: %s", strerror(errno));
 			return EXIT_TROUBLE;
 		}
-	calls = count_events(abs_out, &procs, &running, &a_running);
+	calls = count_events(abs_out, &procs);
+	running = live_tracees(abs_out, &a_running);
 	if (per_process_summary(abs_out))
 		; /* said there */
 	else if (strstr(abs_out, "%p"))

@@ -8,7 +8,7 @@
 
 struct run_opts {
 	const char *output;
-	int per_process, all_fds, no_lint, only_lint;
+	int per_process, all_fds, no_lint, only_lint, all_procs;
 	const char *calls;
 	char frames[8], payload[8];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
@@ -21,13 +21,15 @@ struct run_opts {
 	"  -a, --all-fds      write/writev/sendfile on every fd, not only sockets\n"               \
 	"                     [SENDTRACE_FDS=all]\n"                                               \
 	"  -e, --calls LIST   trace only these calls (send,sendto,...) [SENDTRACE_CALLS];\n"       \
-	"                     all,lifecycle adds connect/accept/close/shutdown records\n"        \
+	"                     all,lifecycle adds connect/accept/close/shutdown records\n"          \
 	"  -s, --payload N    record the first N bytes sent (0-1024; may hold secrets)\n"          \
 	"                     [SENDTRACE_PAYLOAD]\n"                                               \
-	"  -k, --backtrace[=N] N call-site frames per event, 16 with -k alone\n"                   \
+	"  -k, --backtrace[=N] N call-site frames per event (-k8, -k 8), 16 with -k alone\n"       \
 	"                     [SENDTRACE_BACKTRACE]\n"                                             \
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
-	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"
+	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
+	"      --all-procs    start and exit records for processes that send nothing\n"            \
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
 int run_environ(const struct run_opts *o, char *abs_out, size_t n,

@@ -19,6 +19,10 @@
 static unsigned long st_events;
 static unsigned long st_dropped;
 static int st_overflow_warned;
+/* The start record while it waits for the process's first event (st_record_defer). */
+static char st_start_line[ST_EVENT_MAX];
+static size_t st_start_len;
+static int st_start_pending;
 
 uint64_t st_now_real(void)
 {
@@ -232,6 +236,10 @@ void st_call_end(struct st_call *c, long long ret)
 		c->j.overflow = 1;
 		return;
 	}
+	/* The first event of the process: its start record goes first. */
+	if (__builtin_expect(__atomic_load_n(&st_start_pending, __ATOMIC_RELAXED), 0) &&
+	    __atomic_exchange_n(&st_start_pending, 0, __ATOMIC_ACQ_REL))
+		st_sink_write(t, c->level, st_start_line, st_start_len);
 	st_json_init(&c->j, t->buf[c->level], ST_EVENT_MAX - 1);
 	st_event_head_lit(&c->j, t, ST_CALL_HEAD, sizeof(ST_CALL_HEAD) - 1, c->ts);
 	st_json_key(&c->j, "call");
@@ -292,6 +300,35 @@ void st_call_emit(struct st_call *c)
 	}
 	st_level_give(c->t, c->level);
 	errno = c->saved_errno;
+}
+
+/*
+ * A process's start record waits here until its first event (SENDTRACE_PROCS
+ * =active): a process that never makes a traced call writes nothing at all.
+ * It is encoded at start, when system calls are still allowed and the
+ * process is what it was, and written by the first event, before it.
+ */
+
+void st_record_defer(struct st_rec *r)
+{
+	struct st_json *j = &r->j;
+
+	st_json_obj_end(j);
+	if (!j->overflow && st_json_len(j) < sizeof(st_start_line)) {
+		memcpy(st_start_line, j->start, st_json_len(j));
+		st_start_line[st_json_len(j)] = '\n';
+		st_start_len = st_json_len(j) + 1;
+		__atomic_store_n(&st_start_pending, 1, __ATOMIC_RELEASE);
+	} else {
+		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+	}
+	st_level_give(r->t, r->level);
+}
+
+/* Has this process written nothing yet (its start record still waiting)? */
+int st_record_idle(void)
+{
+	return __atomic_load_n(&st_start_pending, __ATOMIC_ACQUIRE);
 }
 
 int st_record_begin(struct st_rec *r, const char *event)

@@ -131,6 +131,20 @@ static void st_load_lint(void)
 	}
 }
 
+/*
+ * SENDTRACE_PROCS: "active" (the default) records a process only once it
+ * makes a traced call, so a shell loop of /bin/true leaves nothing; "all"
+ * keeps the start and exit records of every process.
+ */
+static void st_load_procs(void)
+{
+	const char *v = st_getenv("SENDTRACE_PROCS");
+
+	st_config.procs_all = v && !strcmp(v, "all");
+	if (v && v[0] && !st_config.procs_all && strcmp(v, "active"))
+		st_warn("SENDTRACE_PROCS='", v, "' is not valid (accepts: active, all); using active");
+}
+
 /* A whole number from 0 to max in variable `name`, else 0 with one warning. */
 static int st_env_number(const char *name, long max, const char *accepts)
 {
@@ -234,6 +248,7 @@ void st_config_load(void)
 {
 	st_load_numbers();
 	st_load_calls();
+	st_load_procs();
 	st_load_output();
 	st_load_fds();
 	st_load_lint();

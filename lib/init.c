@@ -110,7 +110,10 @@ static void st_record_start(const char *how)
 	st_json_cstr(j, PACKAGE_VERSION);
 	st_json_key(j, "fds");
 	st_json_cstr(j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
-	st_record_emit(&r);
+	if (st_config.procs_all)
+		st_record_emit(&r);
+	else
+		st_record_defer(&r);
 	errno = saved;
 }
 
@@ -222,6 +225,9 @@ static struct st_thread *st_record_exit(const char *signal)
 {
 	struct st_rec r;
 
+	/* A process that recorded nothing leaves nothing (SENDTRACE_PROCS=active). */
+	if (!st_config.procs_all && st_record_idle())
+		return NULL;
 	if (!st_record_begin(&r, "exit"))
 		return NULL;
 	st_json_key(&r.j, "events");
@@ -252,6 +258,8 @@ static void st_finish(void)
 	t = st_record_exit(NULL);
 	if (t)
 		st_sink_exit(t); /* the room this process leaves, closed for readers */
+	else if (!st_config.procs_all && st_record_idle())
+		st_sink_idle_exit(); /* it recorded nothing: nor does it leave a file */
 	errno = saved;
 }
 

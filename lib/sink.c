@@ -850,6 +850,23 @@ void st_sink_exec(void)
 	st_sink_close_shared(1);
 }
 
+/*
+ * At exit, a process that recorded nothing (SENDTRACE_PROCS=active) and has
+ * a file of its own (%p in SENDTRACE_OUTPUT) takes its empty file away: a
+ * shell loop under `run -F` leaves no file per /bin/true. Only if the path
+ * still names the file it opened, and that file is empty.
+ */
+void st_sink_idle_exit(void)
+{
+	struct stat a, b;
+
+	if (st_sandboxed() || st_sink.state != ST_SINK_OPEN || !strstr(st_config.output, "%p"))
+		return;
+	if (st_fstat(st_sink.fd, &a) == 0 && a.st_size == 0 && lstat(st_sink.path, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		(void)unlink(st_sink.path);
+}
+
 /* In a fork()ed child: the slices are the parent's; never write there again. */
 void st_sink_thread_forget(struct st_thread *t)
 {

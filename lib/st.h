@@ -88,6 +88,7 @@ struct st_config {
 	enum st_fds fds;
 	int lint;	/* SENDTRACE_LINT: check calls against the rules */
 	int only_lint;	/* SENDTRACE_ONLY=lint: keep only events with findings */
+	int procs_all;	/* SENDTRACE_PROCS=all: start and exit records of idle processes too */
 	int backtrace;	/* SENDTRACE_BACKTRACE: frames per event, 0 for none */
 	int payload;	/* SENDTRACE_PAYLOAD: bytes of data recorded per call */
 	unsigned calls; /* SENDTRACE_CALLS: bit per enum st_callkind traced */
@@ -210,6 +211,7 @@ int st_same_memory_as_pid(void) ST_HIDDEN;
 void st_process_exit_now(int status) ST_HIDDEN;
 /* Before an exec: the room this image holds becomes filler records (sink.c). */
 void st_sink_exec(void) ST_HIDDEN;
+void st_sink_idle_exit(void) ST_HIDDEN;
 void st_thread_init(void) ST_HIDDEN;
 int st_arena_has_room(void) ST_HIDDEN;
 void st_arena_reserve(void) ST_HIDDEN;
@@ -351,6 +353,9 @@ struct st_rec {
 };
 int st_record_begin(struct st_rec *r, const char *event) ST_HIDDEN;
 void st_record_emit(struct st_rec *r) ST_HIDDEN;
+/* The start record, kept until the process's first event (SENDTRACE_PROCS=active). */
+void st_record_defer(struct st_rec *r) ST_HIDDEN;
+int st_record_idle(void) ST_HIDDEN;
 
 /* ---- sock.c: the library's fd table ---- */
 /* 1 a socket, 0 something else, -1 unknown; learns the fd (before the call) if needed. */

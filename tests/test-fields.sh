@@ -8,8 +8,11 @@ command -v python3 >/dev/null || skip "python3 is not installed (apt-get install
 opts="SENDTRACE_PAYLOAD=16 SENDTRACE_BACKTRACE=2 SENDTRACE_CALLS=all,lifecycle"
 "$ST" run -s 16 -k 2 -e all,lifecycle -o "$T/py.jsonl" -- \
 	python3 "$ST_SRCDIR/tests/sendtrace-demo.py" >/dev/null 2>&1
-"$ST" run -s 16 -k 2 -e all,lifecycle -o "$T/ex.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" \
+eq "run -k 2 (a separate number) traces python3" "$?" "0"
+"$ST" run -s 16 -k2 -e all,lifecycle -o "$T/ex.jsonl" -- "$ST_BUILDDIR/examples/echo-pair" \
 	>/dev/null 2>&1
+eq "run -k2 traces the example" "$?" "0"
+ok "with 2 frames per event" [ "$(count "$T/ex.jsonl" event=call bt.1.ip? )" -gt 0 ]
 for t in t-send t-msghdr t-sendmmsg t-sendfile t-lint t-errors t-mmsgbig; do
 	# shellcheck disable=SC2086
 	env TH_CHILD=1 $opts SENDTRACE_OUTPUT="$T/$t.jsonl" LD_PRELOAD="$ST_TEST_LIB" \
@@ -17,7 +20,7 @@ for t in t-send t-msghdr t-sendmmsg t-sendfile t-lint t-errors t-mmsgbig; do
 done
 # A start record cut to fit: argv of 3,000 bytes of \x01.
 long=$(head -c 3000 /dev/zero | tr '\0' '\001')
-SENDTRACE_OUTPUT=$T/long.jsonl LD_PRELOAD=$ST_TEST_LIB /bin/true "$long"
+SENDTRACE_PROCS=all SENDTRACE_OUTPUT=$T/long.jsonl LD_PRELOAD=$ST_TEST_LIB /bin/true "$long"
 
 python3 - "$ST_SRCDIR/docs/events.md" "$T"/*.jsonl >"$T/report" <<'PY'
 import json, sys

@@ -19,10 +19,14 @@ ok "10,000 threads: the trace is at most 4 times its events ($size for $ink)" \
 	[ "$size" -le $((4 * ink)) ]
 
 # A shell loop of /bin/true: processes that send nothing. Each used to add
-# 16 KiB of padding around its start and exit records.
-SENDTRACE_OUTPUT=$T/true.jsonl LD_PRELOAD=$ST_TEST_LIB sh -c \
+# 16 KiB of padding around its start and exit records; now they leave
+# nothing at all, unless SENDTRACE_PROCS=all asks for their records.
+SENDTRACE_OUTPUT=$T/idle.jsonl LD_PRELOAD=$ST_TEST_LIB sh -c \
 	'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'
-eq "200 /bin/true: each still has its start record (run's summary counts them)" \
+eq "200 /bin/true, by default: nothing written" "$(bytes "$T/idle.jsonl")" 0
+SENDTRACE_PROCS=all SENDTRACE_OUTPUT=$T/true.jsonl LD_PRELOAD=$ST_TEST_LIB sh -c \
+	'i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done'
+eq "200 /bin/true with SENDTRACE_PROCS=all: each has its start record" \
 	"$(count "$T/true.jsonl" event=start argv.0=/bin/true)" "200"
 size=$(bytes "$T/true.jsonl")
 ink=$(inked "$T/true.jsonl")

@@ -7,7 +7,8 @@ EX=$ST_BUILDDIR/examples/echo-pair
 "$ST" run -o "$T/chain.jsonl" -- sh -c "exec sh -c 'exec \"$EX\"'" >/dev/null 2>"$T/err"
 eq "the exec chain exits 0" "$?" "0"
 cat "$T/err"
-eq "three start records" "$(count "$T/chain.jsonl" event=start)" 3
+eq "one start record: the images before it made no call, and leave none" \
+	"$(count "$T/chain.jsonl" event=start)" 1
 ok "summed up as one process" grep -q "6 calls from 1 process traced to" "$T/err"
 
 # A child that outlives the program: the summary says it is still writing.
@@ -34,8 +35,8 @@ mkdir "$T/per"
 "$ST" run -F -o "$T/per/x" -- sh -c "\"$EX\"; \"$EX\"" >/dev/null 2>"$T/errF"
 eq "run -F exits 0" "$?" "0"
 cat "$T/errF"
-ok "its summary counts the calls of every X.PID file" \
-	grep -q "12 calls from 3 processes traced to $T/per/x.PID (3 files)" "$T/errF"
+ok "its summary counts the calls of every X.PID file (the shell sent nothing: no file)" \
+	grep -q "12 calls from 2 processes traced to $T/per/x.PID (2 files)" "$T/errF"
 "$ST" stats "$T/per/x" >"$T/statsF" 2>&1
 eq "stats X finds the X.PID files" "$?" "0"
 ok "and counts both programs' sends" grep -q "^total *12 " "$T/statsF"
@@ -49,19 +50,28 @@ ok "that says so" grep -q "cannot open $T/per/y" "$T/errY"
 # The exit record: the status given to exit() or returned from main, and
 # SIGABRT for abort(); nothing after _exit() or SIGKILL.
 # (bash's exit calls exit(); dash's calls _exit(), interposed too.)
-"$ST" run -o "$T/st3.jsonl" -- bash -c 'exit 3' >/dev/null 2>&1
+# (--all-procs: these programs send nothing, and would leave no record.)
+"$ST" run --all-procs -o "$T/st3.jsonl" -- bash -c 'exit 3' >/dev/null 2>&1
 eq "run passes status 3 through" "$?" "3"
 eq "the exit record says status 3" "$(count "$T/st3.jsonl" event=exit status=3)" 1
-"$ST" run -o "$T/dash3.jsonl" -- sh -c 'exit 3' >/dev/null 2>&1
+"$ST" run --all-procs -o "$T/dash3.jsonl" -- sh -c 'exit 3' >/dev/null 2>&1
 eq "dash's exit 3, through _exit(): status 3" "$(count "$T/dash3.jsonl" event=exit status=3)" 1
 "$ST" run -o "$T/st0.jsonl" -- "$EX" >/dev/null 2>&1
 eq "a return from main: status 0" "$(count "$T/st0.jsonl" event=exit status=0)" 1
 if command -v python3 >/dev/null; then
-	"$ST" run -o "$T/abrt.jsonl" -- python3 -c 'import os; os.abort()' >/dev/null 2>&1
+	"$ST" run --all-procs -o "$T/abrt.jsonl" -- python3 -c 'import os; os.abort()' >/dev/null 2>&1
 	eq "abort(): killed by SIGABRT" "$?" "134"
 	eq "the exit record says SIGABRT" "$(count "$T/abrt.jsonl" event=exit signal=SIGABRT)" 1
 	eq "and no status" "$(count "$T/abrt.jsonl" event=exit signal=SIGABRT status?)" 0
 fi
-"$ST" run -o "$T/kill.jsonl" -- sh -c 'kill -9 $$' >/dev/null 2>&1
+"$ST" run --all-procs -o "$T/kill.jsonl" -- sh -c 'kill -9 $$' >/dev/null 2>&1
 eq "SIGKILL: no exit record (nothing runs)" "$(count "$T/kill.jsonl" event=exit)" 0
+
+# By default a process that sends nothing leaves nothing: not a record, and
+# with -F not even its file.
+"$ST" run -o "$T/idle.jsonl" -- sh -c 'exit 0' >/dev/null 2>&1
+eq "an idle program leaves an empty trace" "$(wc -c <"$T/idle.jsonl")" 0
+mkdir "$T/idleF"
+"$ST" run -F -o "$T/idleF/x" -- sh -c '/bin/true; exit 0' >/dev/null 2>&1
+eq "and with -F no file" "$(ls "$T/idleF" | wc -l)" 0
 finish
