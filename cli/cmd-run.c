@@ -114,14 +114,12 @@ static void check_traceable(const char *prog)
  * no traced call are not in the trace (SENDTRACE_PROCS=active).
  */
 struct procs {
-	struct proc {
-		long long pid;
-		int exited;
-	} *v;
+	long long *v; /* pids; 0 is a free slot */
 	size_t n, cap;
 };
 
-static struct proc *proc_get(struct procs *ps, long long pid)
+/* Counts pid once, in an open-addressing set. */
+static void proc_add(struct procs *ps, long long pid)
 {
 	size_t i;
 
@@ -130,20 +128,20 @@ static struct proc *proc_get(struct procs *ps, long long pid)
 
 		big.v = calloc(big.cap, sizeof(*big.v));
 		if (!big.v)
-			return NULL;
+			return;
 		for (i = 0; i < ps->cap; i++)
-			if (ps->v[i].pid)
-				*proc_get(&big, ps->v[i].pid) = ps->v[i];
+			if (ps->v[i])
+				proc_add(&big, ps->v[i]);
 		free(ps->v);
 		*ps = big;
 	}
 	for (i = (size_t)pid * 2654435761u % ps->cap;; i = (i + 1) % ps->cap) {
-		if (ps->v[i].pid == pid)
-			return &ps->v[i];
-		if (!ps->v[i].pid) {
-			ps->v[i].pid = pid;
+		if (ps->v[i] == pid)
+			return;
+		if (!ps->v[i]) {
+			ps->v[i] = pid;
 			ps->n++;
-			return &ps->v[i];
+			return;
 		}
 	}
 }
@@ -162,12 +160,11 @@ static unsigned long count_events(const char *path, unsigned long *nprocs)
 	while ((ev = ev_next(&r))) {
 		const char *kind = json_string_value(json_object_get(ev, "event"));
 		long long pid = json_integer_value(json_object_get(ev, "pid"));
-		struct proc *p = pid > 0 ? proc_get(&ps, pid) : NULL;
 
+		if (pid > 0)
+			proc_add(&ps, pid);
 		if (!strcmp(kind, "call"))
 			calls++;
-		else if (p && !strcmp(kind, "exit"))
-			p->exited = 1;
 		json_decref(ev);
 	}
 	ev_close(&r);
