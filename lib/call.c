@@ -308,7 +308,6 @@ void st_call_emit(struct st_call *c)
  * It is encoded at start, when system calls are still allowed and the
  * process is what it was, and written by the first event, before it.
  */
-
 void st_record_defer(struct st_rec *r)
 {
 	struct st_json *j = &r->j;

@@ -1,4 +1,4 @@
-/* exec.c: exec*() and _exit(), which end a process image without exit(): its trace is left clean all the same. */
+/* exec.c: exec*() and _exit() end an image without exit(): its trace is left clean all the same. */
 #include "config.h"
 
 #include <errno.h>
@@ -100,77 +100,61 @@ ST_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 /*
  * The list forms gather their arguments into an array on the stack, as
  * glibc's own do (so they need no more stack than untraced), then take the
- * vector path.
+ * vector path; execle's environment follows the NULL that ends the list.
  */
-static size_t st_count_args(va_list ap)
+static int st_execl(const char *file, const char *arg, va_list ap, int p, int e)
 {
-	size_t n = 1;
+	char **envp = NULL;
+	size_t n = 1, i;
+	va_list count;
 
-	while (va_arg(ap, char *))
+	va_copy(count, ap);
+	while (va_arg(count, char *))
 		n++;
-	return n;
+	va_end(count);
+	{
+		char *argv[n + 1];
+
+		argv[0] = (char *)arg;
+		for (i = 1; i <= n; i++)
+			argv[i] = va_arg(ap, char *);
+		if (e)
+			envp = va_arg(ap, char **);
+		return st_execvpe(file, argv, envp, p, e);
+	}
 }
 
 ST_EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n, i;
+	int r;
 
 	va_start(ap, arg);
-	n = st_count_args(ap);
+	r = st_execl(path, arg, ap, 0, 0);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		argv[0] = (char *)arg;
-		va_start(ap, arg);
-		for (i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		va_end(ap);
-		return st_execvpe(path, argv, NULL, 0, 0);
-	}
+	return r;
 }
 
 ST_EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	size_t n, i;
+	int r;
 
 	va_start(ap, arg);
-	n = st_count_args(ap);
+	r = st_execl(file, arg, ap, 1, 0);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		argv[0] = (char *)arg;
-		va_start(ap, arg);
-		for (i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		va_end(ap);
-		return st_execvpe(file, argv, NULL, 1, 0);
-	}
+	return r;
 }
 
 ST_EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	size_t n, i;
-	char **envp;
+	int r;
 
 	va_start(ap, arg);
-	n = st_count_args(ap);
+	r = st_execl(path, arg, ap, 0, 1);
 	va_end(ap);
-	{
-		char *argv[n + 1];
-
-		argv[0] = (char *)arg;
-		va_start(ap, arg);
-		for (i = 1; i <= n; i++)
-			argv[i] = va_arg(ap, char *);
-		envp = va_arg(ap, char **); /* after the NULL that ends the list */
-		va_end(ap);
-		return st_execvpe(path, argv, envp, 0, 1);
-	}
+	return r;
 }
 
 ST_EXPORT void _exit(int status)

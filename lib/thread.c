@@ -216,6 +216,41 @@ void st_level_give(struct st_thread *t, int level)
 	__atomic_store_n(&t->busy[level], 0, __ATOMIC_RELEASE);
 }
 
+/* Every thread block in use: the arenas' slots whose bit is set. */
+static void st_thread_each(void (*fn)(struct st_thread *t, void *arg), void *arg)
+{
+	unsigned a, s;
+
+	for (a = 0; a < ST_ARENAS; a++) {
+		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
+		unsigned long bits;
+
+		if (!arena)
+			break;
+		bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_SEQ_CST);
+		for (s = 0; s < ST_ARENA_SLOTS; s++)
+			if (bits & (1ul << s))
+				fn((struct st_thread *)(void *)((char *)arena + s * st_stride), arg);
+	}
+}
+
+static int st_thread_busy(const struct st_thread *t)
+{
+	return __atomic_load_n(&t->busy[0], __ATOMIC_SEQ_CST) ||
+	       __atomic_load_n(&t->busy[1], __ATOMIC_SEQ_CST);
+}
+
+/* Waits, until the deadline in *arg, for thread t to leave the event it is in. */
+static void st_thread_wait_idle(struct st_thread *t, void *arg)
+{
+	const uint64_t *deadline = arg;
+
+	if (t == st_self)
+		return;
+	while (st_thread_busy(t) && st_now_mono() < *deadline)
+		sched_yield();
+}
+
 /*
  * At exit: other threads may be in the middle of copying an event, and
  * exit_group() would stop them mid-line. st_ready is already 0, so no new
@@ -224,28 +259,17 @@ void st_level_give(struct st_thread *t, int level)
  */
 void st_thread_drain(void)
 {
-	struct st_thread *self = st_self;
 	uint64_t deadline = st_now_mono() + 100000000ull; /* 100 ms at most */
-	unsigned a, s;
 
-	for (a = 0; a < ST_ARENAS; a++) {
-		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
-		unsigned long bits;
+	st_thread_each(st_thread_wait_idle, &deadline);
+}
 
-		if (!arena)
-			break;
-		bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_SEQ_CST);
-		for (s = 0; s < ST_ARENA_SLOTS; s++) {
-			struct st_thread *t = (struct st_thread *)(void *)((char *)arena + s * st_stride);
+static void st_thread_if_idle(struct st_thread *t, void *arg)
+{
+	void (*fn)(struct st_thread *) = *(void (**)(struct st_thread *))arg;
 
-			if (!(bits & (1ul << s)) || t == self)
-				continue;
-			while ((__atomic_load_n(&t->busy[0], __ATOMIC_SEQ_CST) ||
-				__atomic_load_n(&t->busy[1], __ATOMIC_SEQ_CST)) &&
-			       st_now_mono() < deadline)
-				sched_yield();
-		}
-	}
+	if (!st_thread_busy(t))
+		fn(t);
 }
 
 /*
@@ -254,23 +278,7 @@ void st_thread_drain(void)
  */
 void st_thread_each_idle(void (*fn)(struct st_thread *t))
 {
-	unsigned a, s;
-
-	for (a = 0; a < ST_ARENAS; a++) {
-		struct st_thread *arena = __atomic_load_n(&st_arenas[a], __ATOMIC_ACQUIRE);
-		unsigned long bits;
-
-		if (!arena)
-			break;
-		bits = __atomic_load_n(&st_arena_used[a], __ATOMIC_SEQ_CST);
-		for (s = 0; s < ST_ARENA_SLOTS; s++) {
-			struct st_thread *t = (struct st_thread *)(void *)((char *)arena + s * st_stride);
-
-			if ((bits & (1ul << s)) && !__atomic_load_n(&t->busy[0], __ATOMIC_SEQ_CST) &&
-			    !__atomic_load_n(&t->busy[1], __ATOMIC_SEQ_CST))
-				fn(t);
-		}
-	}
+	st_thread_each(st_thread_if_idle, &fn);
 }
 
 /* tid and comm, once per thread, and again in a fork()ed child. */
