@@ -58,6 +58,17 @@ void th_workload(void)
 	th_result("vfork-exit status %d", WEXITSTATUS(status));
 	sends(10, 104);
 
+	/* execle: the environment after the list reaches the new image. */
+	pid = fork();
+	if (pid == 0) {
+		char *const env[] = {"ST_X=6", NULL};
+
+		execle("/bin/sh", "sh", "-c", "exit $ST_X", (char *)NULL, env);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	th_result("execle status %d", WEXITSTATUS(status));
+
 	/* fork, then _exit(7): the child's own exit record, with its status. */
 	pid = fork();
 	if (pid == 0) {
