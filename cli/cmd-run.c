@@ -223,45 +223,55 @@ out:
 }
 
 /*
- * With -F (FILE.%p): the calls over every FILE.PID file this run made.
- * Returns 1 when it said so, 0 for any other output pattern.
+ * Where the trace went, said on stderr: calls and processes over the file,
+ * or with -F (FILE.%p) over every FILE.PID file this run made, and the
+ * processes still writing to it.
  */
-static int per_process_summary(const char *out)
+static void summary(const char *out)
 {
 	size_t n = strlen(out);
-	unsigned long calls = 0, procs = 0, running, c, p;
+	unsigned long calls = 0, procs = 0, running, p;
 	long long a_running = 0;
-	char base[2 * PATH_MAX + 8], *argv1[1];
+	char base[2 * PATH_MAX + 8], label[2 * PATH_MAX + 48], *argv1[1];
 	char **files;
 	int nfiles, i, real = 0;
 
-	if (n < 3 || n >= sizeof(base) || strcmp(out + n - 3, ".%p") ||
-	    strstr(out, "%p") != out + n - 2)
-		return 0;
-	memcpy(base, out, n - 3);
-	base[n - 3] = '\0';
-	argv1[0] = base;
-	files = ev_expand(argv1, 1, &nfiles);
-	for (i = 0; i < nfiles; i++) {
-		if (files[i] == base)
-			continue; /* no file at all */
-		real++;
-		c = count_events(files[i], &p);
-		calls += c;
-		procs += p;
+	if (n >= 3 && n < sizeof(base) && !strcmp(out + n - 3, ".%p") &&
+	    strstr(out, "%p") == out + n - 2) {
+		memcpy(base, out, n - 3);
+		base[n - 3] = '\0';
+	} else if (strstr(out, "%p")) {
+		cli_error("trace written to %s (one file per process)", out);
+		return;
+	} else {
+		snprintf(base, sizeof(base), "%s", out);
 	}
-	free(files);
+	if (strcmp(base, out)) {
+		argv1[0] = base;
+		files = ev_expand(argv1, 1, &nfiles);
+		for (i = 0; i < nfiles; i++) {
+			if (files[i] == base)
+				continue; /* no file at all */
+			real++;
+			calls += count_events(files[i], &p);
+			procs += p;
+		}
+		free(files);
+		snprintf(label, sizeof(label), "%s.PID (%d file%s)", base, real,
+			 real == 1 ? "" : "s");
+	} else {
+		calls = count_events(out, &procs);
+		snprintf(label, sizeof(label), "%s", out);
+	}
 	running = live_tracees(out, &a_running);
 	if (running)
-		cli_error("%lu call%s so far from %lu process%s traced to %s.PID; %lu still "
-			  "running and writing (pid %lld%s)",
-			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", base,
+		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "
+			  "and writing to it (pid %lld%s)",
+			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label,
 			  running, a_running, running > 1 ? " and others" : "");
 	else
-		cli_error("%lu call%s from %lu process%s traced to %s.PID (%d file%s)", calls,
-			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", base, real,
-			  real == 1 ? "" : "s");
-	return 1;
+		cli_error("%lu call%s from %lu process%s traced to %s", calls,
+			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label);
 }
 
 /*
@@ -469,8 +479,6 @@ static int cmd_run_exec(int argc, char **argv)
 	char preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 8];
 	const char *old;
 	int status, fd, r, k;
-	unsigned long calls, procs, running;
-	long long a_running = 0;
 	pid_t pid;
 
 	r = run_parse(argc, argv, &o, &cmd_run_entry);
@@ -532,20 +540,7 @@ static int cmd_run_exec(int argc, char **argv)
 			cli_error("waitpid: %s", strerror(errno));
 			return EXIT_TROUBLE;
 		}
-	calls = count_events(abs_out, &procs);
-	running = live_tracees(abs_out, &a_running);
-	if (per_process_summary(abs_out))
-		; /* said there */
-	else if (strstr(abs_out, "%p"))
-		cli_error("trace written to %s (one file per process)", abs_out);
-	else if (running)
-		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "
-			  "and writing to it (pid %lld%s)",
-			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", abs_out,
-			  running, a_running, running > 1 ? " and others" : "");
-	else
-		cli_error("%lu call%s from %lu process%s traced to %s", calls,
-			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", abs_out);
+	summary(abs_out);
 	if (WIFSIGNALED(status)) {
 		cli_error("%s was killed by signal %d (%s)", argv[optind], WTERMSIG(status),
 			  strsignal(WTERMSIG(status)));
