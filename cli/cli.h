@@ -25,6 +25,7 @@ extern const struct cmd_entry cmd_lint_entry;
 extern const struct cmd_entry cmd_stats_entry;
 extern const struct cmd_entry cmd_env_entry;
 extern const struct cmd_entry cmd_pcap_entry;
+extern const struct cmd_entry cmd_ctl_entry;
 
 void cli_usage(const struct cmd_entry *cmd, FILE *out);
 /* getopt's result for -h, -V or a bad option: the exit status; -1 for any other. */

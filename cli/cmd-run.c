@@ -154,7 +154,8 @@ static unsigned long count_events(const char *path, unsigned long *nprocs)
 	json_t *ev;
 
 	*nprocs = 0;
-	if (strstr(path, "%p") || ev_open(&r, path) != 0)
+	/* No file: a dormant run that was never switched on makes none. */
+	if (strstr(path, "%p") || access(path, F_OK) != 0 || ev_open(&r, path) != 0)
 		return 0;
 	r.bad = 0;
 	while ((ev = ev_next(&r))) {
@@ -264,7 +265,11 @@ static void summary(const char *out)
 		snprintf(label, sizeof(label), "%s", out);
 	}
 	running = live_tracees(out, &a_running);
-	if (running)
+	if (!strcmp(base, out) && access(out, F_OK) != 0 && errno == ENOENT)
+		cli_error("no call recorded%s: no file was made at %s",
+			  running ? " so far (processes still running, dormant)" : " (dormant throughout)",
+			  out);
+	else if (running)
 		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "
 			  "and writing to it (pid %lld%s)",
 			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label,
@@ -289,6 +294,7 @@ static const struct option run_opts[] = {
     {"no-lint", no_argument, NULL, 'L'},
     {"only-lint", no_argument, NULL, 'O'},
     {"all-procs", no_argument, NULL, 'P'},
+    {"dormant", no_argument, NULL, 'D'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"systemd", no_argument, NULL, 'S'},
@@ -361,6 +367,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		case 'P':
 			o->all_procs = 1;
 			break;
+		case 'D':
+			o->dormant = 1;
+			break;
 		case 'S':
 			o->style = 1;
 			break;
@@ -405,11 +414,13 @@ int run_environ(const struct run_opts *o, char *abs_out, size_t n,
 		put("SENDTRACE_ONLY", "lint", arg);
 	if (o->all_procs)
 		put("SENDTRACE_PROCS", "all", arg);
+	if (o->dormant)
+		put("SENDTRACE_ENABLE", "0", arg);
 	return 0;
 }
 
 struct envlist {
-	char *kv[16];
+	char *kv[32];
 	int n;
 };
 
@@ -418,7 +429,7 @@ static void collect(const char *k, const char *v, void *arg)
 	struct envlist *e = arg;
 	size_t n = strlen(k) + strlen(v) + 2;
 
-	if (e->n < 16 && (e->kv[e->n] = malloc(n)))
+	if (e->n < (int)(sizeof(e->kv) / sizeof(e->kv[0])) && (e->kv[e->n] = malloc(n)))
 		snprintf(e->kv[e->n++], n, "%s=%s", k, v);
 }
 
@@ -503,12 +514,16 @@ static int cmd_run_exec(int argc, char **argv)
 			cli_error("cannot replace %s: %s", abs_out, strerror(errno));
 			return EXIT_TROUBLE;
 		}
-		fd = open(abs_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0) {
+		/* Dormant: the library makes the file when it is switched on, not before. */
+		fd = o.dormant ? -2
+			       : open(abs_out, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				      0600);
+		if (fd == -1) {
 			cli_error("cannot create %s: %s", abs_out, strerror(errno));
 			return EXIT_TROUBLE;
 		}
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	check_traceable(argv[optind]);
 

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const struct cmd_entry *const cmd_table[] = {
-    &cmd_run_entry, &cmd_show_entry, &cmd_stats_entry, &cmd_lint_entry, &cmd_env_entry, &cmd_pcap_entry, NULL,
+    &cmd_run_entry, &cmd_show_entry, &cmd_stats_entry, &cmd_lint_entry, &cmd_env_entry, &cmd_pcap_entry, &cmd_ctl_entry, NULL,
 };
 
 void cli_error(const char *fmt, ...)

@@ -8,7 +8,7 @@
 
 struct run_opts {
 	const char *output;
-	int per_process, all_fds, no_lint, only_lint, all_procs;
+	int per_process, all_fds, no_lint, only_lint, all_procs, dormant;
 	const char *calls;
 	char frames[8], payload[8];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
@@ -29,7 +29,9 @@ struct run_opts {
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
 	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
 	"      --all-procs    start and exit records for processes that send nothing\n"            \
-	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"      \
+	"      --dormant      load the library but record nothing (and make no file)\n"         \
+	"                     until `sendtrace ctl PID on` [SENDTRACE_ENABLE=0]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
 int run_environ(const struct run_opts *o, char *abs_out, size_t n,

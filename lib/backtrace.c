@@ -230,6 +230,28 @@ static void st_bt_first_unwind(void)
 	}
 }
 
+static int st_bt_ready;
+
+int st_bt_started(void)
+{
+	return __atomic_load_n(&st_bt_ready, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Switched on by `sendtrace ctl set backtrace=N` in a process that started
+ * without: the first unwind uses this thread's level-0 area, so not while a
+ * call of this thread (one a signal interrupted) holds a level.
+ */
+int st_bt_start_late(void)
+{
+	struct st_thread *t = st_thread_get();
+
+	if (!t || t->busy[0] || t->busy[1] || t->internal)
+		return -1;
+	st_bt_init();
+	return 0;
+}
+
 void st_bt_init(void)
 {
 	int saved = errno;
@@ -237,6 +259,7 @@ void st_bt_init(void)
 	st_addr_range((uintptr_t)&st_bt_init, &st_self_lo, &st_self_hi);
 	st_addr_range((uintptr_t)&unw_backtrace, &st_unw_lo, &st_unw_hi);
 	st_bt_first_unwind();
+	__atomic_store_n(&st_bt_ready, 1, __ATOMIC_RELEASE);
 	errno = saved;
 }
 

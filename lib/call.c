@@ -16,8 +16,6 @@
  * chunks) lives in the thread's block (thread.c), never the stack (a signal
  * handler may run on a small sigaltstack), the heap or static TLS.
  */
-static unsigned long st_events;
-static unsigned long st_dropped;
 static int st_overflow_warned;
 /* The start record while it waits for the process's first event (st_record_defer). */
 static char st_start_line[ST_EVENT_MAX];
@@ -44,21 +42,15 @@ uint64_t st_now_mono(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The counts live in the control page (control.c), where `ctl status` reads them. */
 unsigned long st_event_count(void)
 {
-	return __atomic_load_n(&st_events, __ATOMIC_RELAXED);
-}
-
-/* In a fork()ed child: its exit record counts its own events. */
-void st_counts_reset(void)
-{
-	__atomic_store_n(&st_events, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&st_dropped, 0, __ATOMIC_RELAXED);
+	return st_count(ST_COUNT_EVENTS);
 }
 
 unsigned long st_drop_count(void)
 {
-	return __atomic_load_n(&st_dropped, __ATOMIC_RELAXED);
+	return st_count(ST_COUNT_DROPPED);
 }
 
 /*
@@ -175,7 +167,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	st_ensure_init();
 	if (__builtin_expect(st_forked_silently(), 0))
 		st_after_fork_silent();
-	if (!st_ready || !st_sink_active() || !(st_config.calls & (1u << kind)))
+	if (!st_ready || !st_ctl_on() || !(st_config.calls & (1u << kind)) || !st_sink_ready())
 		goto untraced;
 	t = st_thread_get();
 	if (!t || t->internal)
@@ -260,7 +252,7 @@ void st_call_emit(struct st_call *c)
 
 	if (c->level < 0) {
 		if (c->level == -1)
-			__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+			st_count_add(ST_COUNT_DROPPED, 1);
 		errno = c->saved_errno;
 		return;
 	}
@@ -292,9 +284,9 @@ void st_call_emit(struct st_call *c)
 		/* The buffer was sized one byte short for this newline. */
 		*j->p++ = '\n';
 		st_sink_write(c->t, c->level, j->start, st_json_len(j));
-		__atomic_fetch_add(&st_events, 1, __ATOMIC_RELAXED);
+		st_count_add(ST_COUNT_EVENTS, 1);
 	} else {
-		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		st_count_add(ST_COUNT_DROPPED, 1);
 		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
 			st_warn("an event did not fit in ", "16 KiB", " and was dropped");
 	}
@@ -319,7 +311,7 @@ void st_record_defer(struct st_rec *r)
 		st_start_len = st_json_len(j) + 1;
 		__atomic_store_n(&st_start_pending, 1, __ATOMIC_RELEASE);
 	} else {
-		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		st_count_add(ST_COUNT_DROPPED, 1);
 	}
 	st_level_give(r->t, r->level);
 }
@@ -332,7 +324,7 @@ int st_record_idle(void)
 
 int st_record_begin(struct st_rec *r, const char *event)
 {
-	if (!st_sink_active() || !(r->t = st_thread_get()) || r->t->internal)
+	if (!st_sink_usable() || !(r->t = st_thread_get()) || r->t->internal)
 		return 0;
 	r->level = st_level_take(r->t);
 	if (r->level < 0)
@@ -347,12 +339,14 @@ void st_record_emit(struct st_rec *r)
 	struct st_json *j = &r->j;
 
 	st_json_obj_end(j);
-	if (!j->overflow) {
+	if (!st_sink_active()) {
+		/* Dormant all along: the file was never made, and is not made for this. */
+	} else if (!j->overflow) {
 		*j->p++ = '\n';
 		st_sink_write(r->t, r->level, j->start, st_json_len(j));
 	} else {
 		/* init.c cuts what is long, so this should not happen; never silently. */
-		__atomic_fetch_add(&st_dropped, 1, __ATOMIC_RELAXED);
+		st_count_add(ST_COUNT_DROPPED, 1);
 		if (!__atomic_exchange_n(&st_overflow_warned, 1, __ATOMIC_RELAXED))
 			st_warn("a start or exit record did not fit in ", "16 KiB",
 				" and was dropped");

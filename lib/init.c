@@ -110,7 +110,7 @@ static void st_record_start(const char *how)
 	st_json_cstr(j, PACKAGE_VERSION);
 	st_json_key(j, "fds");
 	st_json_cstr(j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
-	if (st_config.procs_all)
+	if (st_config.procs_all && st_sink_active())
 		st_record_emit(&r);
 	else
 		st_record_defer(&r);
@@ -128,7 +128,7 @@ static void st_after_fork_child(void)
 		return;
 	}
 	st_pid = getpid();
-	st_counts_reset();
+	st_ctl_after_fork(); /* its own page, counts from zero */
 	st_thread_after_fork();
 	st_sink_after_fork();
 	st_record_start("fork");
@@ -171,8 +171,10 @@ void st_ensure_init(void)
 	}
 	st_fdguard_init();
 	st_config_load();
+	st_ctl_init();
 	st_thread_init();
 	st_sandbox_init();
+	st_ctl_start();
 	if (st_config.backtrace)
 		st_bt_init();
 	pthread_atfork(NULL, NULL, st_after_fork_child);
@@ -260,6 +262,7 @@ static void st_finish(void)
 		st_sink_exit(t); /* the room this process leaves, closed for readers */
 	else if (!st_config.procs_all && st_record_idle())
 		st_sink_idle_exit(); /* it recorded nothing: nor does it leave a file */
+	st_ctl_exit();
 	errno = saved;
 }
 

@@ -19,7 +19,11 @@
 
 #include "st.h"
 
-enum { ST_SINK_CLOSED, ST_SINK_OPEN, ST_SINK_OFF };
+/*
+ * LATER: loaded dormant (SENDTRACE_ENABLE=0): no file is made until a call
+ * is traced after `ctl on`; OPENING: one thread is making it now.
+ */
+enum { ST_SINK_CLOSED, ST_SINK_OPEN, ST_SINK_OFF, ST_SINK_LATER, ST_SINK_OPENING };
 
 static struct {
 	int fd;
@@ -34,6 +38,46 @@ static struct {
 int st_sink_active(void)
 {
 	return __atomic_load_n(&st_sink.state, __ATOMIC_ACQUIRE) == ST_SINK_OPEN;
+}
+
+/* A start record may be encoded: the file is open, or will be at the first event. */
+int st_sink_usable(void)
+{
+	int s = __atomic_load_n(&st_sink.state, __ATOMIC_ACQUIRE);
+
+	return s == ST_SINK_OPEN || s == ST_SINK_LATER || s == ST_SINK_OPENING;
+}
+
+static int st_sink_open_path(void);
+
+/*
+ * The first call traced after a dormant start makes the file. One thread
+ * does; a call of another thread meanwhile goes untraced (it is the moment
+ * tracing was switched on: a microsecond either way).
+ */
+static __attribute__((noinline)) int st_sink_open_late(void)
+{
+	int expect = ST_SINK_LATER;
+
+	if (!__atomic_compare_exchange_n(&st_sink.state, &expect, ST_SINK_OPENING, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return 0;
+	if (st_sandboxed()) {
+		__atomic_store_n(&st_sink.state, ST_SINK_OFF, __ATOMIC_RELEASE);
+		st_warn("switched on inside a seccomp sandbox: trace file ", st_sink.path,
+			" cannot be opened now; the program runs on untraced");
+		return 0;
+	}
+	return st_sink_open_path();
+}
+
+int st_sink_ready(void)
+{
+	int s = __atomic_load_n(&st_sink.state, __ATOMIC_ACQUIRE);
+
+	if (__builtin_expect(s == ST_SINK_OPEN, 1))
+		return 1;
+	return s == ST_SINK_LATER ? st_sink_open_late() : 0;
 }
 
 const char *st_sink_path(void)
@@ -187,6 +231,7 @@ static int st_sink_open_path(void)
 	__atomic_fetch_add(&st_sink.gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&st_sink.fd, fd, __ATOMIC_RELEASE);
 	__atomic_store_n(&st_sink.state, ST_SINK_OPEN, __ATOMIC_RELEASE);
+	st_ctl_sink_opened(st_sink.path);
 	return 1;
 }
 
@@ -953,6 +998,12 @@ void st_sink_after_fork(void)
 	st_current = NULL;
 	st_region_next = ST_REGION_FIRST;
 	st_sink_drops = 0;
+	if (st_sink.state == ST_SINK_LATER || st_sink.state == ST_SINK_OPENING) {
+		/* Still dormant (or a thread of the parent was opening): the child's own path. */
+		st_expand(st_sink.path, sizeof(st_sink.path), st_config.output, st_pid);
+		st_sink.state = ST_SINK_LATER;
+		return;
+	}
 	if (st_sink.state != ST_SINK_OPEN)
 		return;
 	if (strstr(st_config.output, "%p")) {
@@ -986,5 +1037,10 @@ int st_sink_open(void)
 		st_pad_ready = 1;
 	}
 	st_expand(st_sink.path, sizeof(st_sink.path), st_config.output, st_pid);
+	if (!__atomic_load_n(&st_ctl->on, __ATOMIC_RELAXED)) {
+		/* Dormant: no file until something is recorded. */
+		__atomic_store_n(&st_sink.state, ST_SINK_LATER, __ATOMIC_RELEASE);
+		return 1;
+	}
 	return st_sink_open_path();
 }

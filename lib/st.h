@@ -97,6 +97,37 @@ struct st_config {
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
 
+/* ---- control.c: dormant or recording; settings `sendtrace ctl` changes ---- */
+#include "ctlpage.h"
+extern struct st_ctlpage *st_ctl ST_HIDDEN;
+extern uint32_t st_ctl_seen ST_HIDDEN;
+void st_ctl_init(void) ST_HIDDEN;
+void st_ctl_start(void) ST_HIDDEN;
+void st_ctl_after_fork(void) ST_HIDDEN;
+void st_ctl_exit(void) ST_HIDDEN;
+void st_ctl_apply(void) ST_HIDDEN;
+void st_ctl_sink_opened(const char *path) ST_HIDDEN;
+int st_ctl_wants_bt_stacks(void) ST_HIDDEN;
+void st_count_add(enum st_count which, unsigned long n) ST_HIDDEN;
+unsigned long st_count(enum st_count which) ST_HIDDEN;
+/*
+ * Every traced call asks this first: a load of the switch, and of the
+ * settings' sequence number, which changes only when ctl wrote new ones.
+ */
+static inline int st_ctl_on(void)
+{
+	struct st_ctlpage *p = st_ctl;
+
+	if (__builtin_expect(__atomic_load_n(&p->seq, __ATOMIC_RELAXED) != st_ctl_seen, 0))
+		st_ctl_apply();
+	return __atomic_load_n(&p->on, __ATOMIC_RELAXED) != 0;
+}
+/* ---- filter/sampling settings that ctl may change (the record-time filter) ---- */
+int st_live_set_filter(const char *text) ST_HIDDEN;
+void st_live_set_sample(unsigned n) ST_HIDDEN;
+unsigned st_live_sample(void) ST_HIDDEN;
+const char *st_live_filter_text(void) ST_HIDDEN;
+
 /* ---- warn.c: one line on stderr, never fatal ---- */
 void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;
 ssize_t st_write_masked(int fd, const void *buf, size_t n, int sig) ST_HIDDEN;
@@ -108,6 +139,9 @@ void st_sink_write(struct st_thread *t, int level, const char *line, size_t n) S
 void st_sink_after_fork(void) ST_HIDDEN;
 unsigned long st_sink_dropped(void) ST_HIDDEN;
 int st_sink_active(void) ST_HIDDEN;
+/* Open (the file opened now if tracing was dormant until this call), or not. */
+int st_sink_ready(void) ST_HIDDEN;
+int st_sink_usable(void) ST_HIDDEN;
 const char *st_sink_path(void) ST_HIDDEN;
 int st_sink_fd(void) ST_HIDDEN;
 /* Where the library's own fds go: far above the numbers programs use. */
@@ -317,6 +351,9 @@ void st_slot_ready(struct st_slot *s) ST_HIDDEN;
 
 /* ---- backtrace.c ---- */
 void st_bt_init(void) ST_HIDDEN;
+int st_bt_started(void) ST_HIDDEN;
+/* ctl switched backtraces on: set libunwind up now (-1: not from inside a traced call). */
+int st_bt_start_late(void) ST_HIDDEN;
 /* libunwind's pipe, which the fd guard keeps from the program's hands. */
 int st_bt_pipe(int i) ST_HIDDEN;
 int st_bt_owns_fd(int fd) ST_HIDDEN;
@@ -344,7 +381,6 @@ uint64_t st_now_real(void) ST_HIDDEN;
 uint64_t st_now_mono(void) ST_HIDDEN;
 unsigned long st_event_count(void) ST_HIDDEN;
 unsigned long st_drop_count(void) ST_HIDDEN;
-void st_counts_reset(void) ST_HIDDEN;
 /* Encode a lifecycle record (start/exit) with this thread's free buffer. */
 struct st_rec {
 	struct st_json j;

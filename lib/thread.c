@@ -347,7 +347,8 @@ void st_thread_init(void)
 {
 	void *p;
 
-	if (st_config.backtrace)
+	/* With a control page, ctl may switch backtraces on later: the stacks are only reserved. */
+	if (st_config.backtrace || st_ctl_wants_bt_stacks())
 		st_stride = sizeof(struct st_thread) + 2 * ST_BT_STACK;
 	if (pthread_key_create(&st_thread_key, st_thread_release) == 0)
 		__atomic_store_n(&st_thread_key_ok, 1, __ATOMIC_RELEASE);
