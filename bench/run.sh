@@ -30,6 +30,7 @@ run_mode() { # mode workload threads iterations -> ns per iteration
 	rm -f "$out"
 	case $mode in
 	untraced) "$BENCH" "$w" "$t" "$n" ;;
+	dormant) SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" "$t" "$n" ;;
 	traced) SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" "$t" "$n" ;;
 	full) env $(full_env) SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" "$t" "$n" ;;
 	strace) strace -f -qq -e trace=$CALLS -o /dev/null "$BENCH" "$w" "$t" "$((n / 4 > 0 ? n / 4 : 1))" ;;
@@ -38,16 +39,17 @@ run_mode() { # mode workload threads iterations -> ns per iteration
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
 
-modes="untraced traced strace"
-[ -n "$(full_env)" ] && modes="untraced traced full strace"
+modes="untraced dormant traced strace"
+[ -n "$(full_env)" ] && modes="untraced dormant traced full strace"
 have_strace=1
 command -v strace >/dev/null || { have_strace=0; modes=${modes/ strace/}; }
 
 echo "sendtrace benchmark: $(nproc) cpus, $REPS repeats, median ns per loop iteration"
 echo "(each iteration is one traced call plus its receive; sendfile is 1 MiB;"
-echo " senddeep is send under 20 more frames; full = backtraces of 16 frames)"
-printf '%-9s %3s %10s %10s %10s %10s %9s %9s %10s\n' workload thr untraced traced full strace \
-	traced/un strace/tr added_ns
+echo " senddeep is send under 20 more frames; full = backtraces of 16 frames;"
+echo " dormant = loaded with SENDTRACE_ENABLE=0, the library's cost before ctl on)"
+printf '%-9s %3s %10s %10s %10s %10s %10s %8s %9s %9s %10s\n' workload thr untraced dormant \
+	traced full strace dorm/un traced/un strace/tr added_ns
 for w in send senddeep sendto sendmsg write writev devnull sendfile; do
 	for t in 1 2 8; do
 		[ "$w" = senddeep ] && [ "$t" != 1 ] && continue # the same loop, for backtrace depth
@@ -60,12 +62,13 @@ for w in send senddeep sendto sendmsg write writev devnull sendfile; do
 			done
 		done
 		u=$(tr ' ' '\n' <<<"${res[untraced]}" | median)
+		d=$(tr ' ' '\n' <<<"${res[dormant]}" | median)
 		tr=$(tr ' ' '\n' <<<"${res[traced]}" | median)
 		f=$([ -n "${res[full]:-}" ] && tr ' ' '\n' <<<"${res[full]}" | median || echo n/a)
 		s=$([ "$have_strace" = 1 ] && tr ' ' '\n' <<<"${res[strace]}" | median || echo n/a)
-		awk -v w="$w" -v t="$t" -v u="$u" -v tr="$tr" -v f="$f" -v s="$s" 'BEGIN {
-			printf "%-9s %3d %10.0f %10.0f %10s %10s %9.2f %9s %10.0f\n", w, t, u, tr,
-				f, (s == "n/a" ? s : sprintf("%.0f", s)), tr / u,
+		awk -v w="$w" -v t="$t" -v u="$u" -v d="$d" -v tr="$tr" -v f="$f" -v s="$s" 'BEGIN {
+			printf "%-9s %3d %10.0f %10.0f %10.0f %10s %10s %8.3f %9.2f %9s %10.0f\n", w, t,
+				u, d, tr, f, (s == "n/a" ? s : sprintf("%.0f", s)), d / u, tr / u,
 				(s == "n/a" ? s : sprintf("%.1f", s / tr)), tr - u }'
 		unset res
 	done
@@ -91,17 +94,19 @@ count_ir() { # env... -- workload n
 	fi
 }
 if [ "$counter" != none ]; then
-	printf '%-9s %14s %14s %12s\n' workload untraced traced added/call
+	printf '%-9s %14s %14s %14s %12s %12s\n' workload untraced dormant traced dormant+ traced+
 	for w in send sendto sendmsg write writev devnull; do
 		n=2000
 		a=$(count_ir X=1)
 		b=$(count_ir SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
+		c=$(count_ir SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
 		b2=$(n=4000 count_ir SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
+		c2=$(n=4000 count_ir SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT="$TMP/ir.jsonl" LD_PRELOAD="$LIB")
 		a2=$(n=4000 count_ir X=1)
 		# The difference of two lengths cancels start-up costs.
-		awk -v w="$w" -v a="$a" -v b="$b" -v a2="$a2" -v b2="$b2" -v n=2000 'BEGIN {
-			printf "%-9s %14.0f %14.0f %12.0f\n", w, (a2 - a) / n, (b2 - b) / n,
-				((b2 - b) - (a2 - a)) / n }'
+		awk -v w="$w" -v a="$a" -v b="$b" -v c="$c" -v a2="$a2" -v b2="$b2" -v c2="$c2" -v n=2000 'BEGIN {
+			printf "%-9s %14.0f %14.0f %14.0f %12.0f %12.0f\n", w, (a2 - a) / n, (c2 - c) / n,
+				(b2 - b) / n, ((c2 - c) - (a2 - a)) / n, ((b2 - b) - (a2 - a)) / n }'
 		rm -f "$TMP/ir.jsonl"
 	done
 fi
@@ -112,10 +117,11 @@ fi
 if command -v strace >/dev/null; then
 	echo
 	echo "system calls added per call in steady state (strace -c -f, 1 thread)"
-	printf '%-9s %14s %14s %12s\n' workload untraced traced added/call
+	printf '%-9s %14s %14s %12s %12s\n' workload untraced traced added/call dormant+
 	syscalls() { # mode workload n -> total system calls
 		local env=()
 		[ "$1" = traced ] && env=(SENDTRACE_OUTPUT="$TMP/sc.jsonl" LD_PRELOAD="$LIB")
+		[ "$1" = dormant ] && env=(SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT="$TMP/sc.jsonl" LD_PRELOAD="$LIB")
 		env "${env[@]}" strace -f -c -o "$TMP/sc.txt" "$BENCH" "$2" 1 "$3" >/dev/null 2>&1
 		awk '$NF == "total" {print $4 + 0; t=1} END {if (!t) print 0}' "$TMP/sc.txt"
 		rm -f "$TMP/sc.jsonl"
@@ -124,9 +130,11 @@ if command -v strace >/dev/null; then
 		n=2000
 		u1=$(syscalls untraced $w $n) u2=$(syscalls untraced $w $((2 * n)))
 		t1=$(syscalls traced $w $n) t2=$(syscalls traced $w $((2 * n)))
-		awk -v w=$w -v u1="$u1" -v u2="$u2" -v t1="$t1" -v t2="$t2" -v n=$n 'BEGIN {
-			printf "%-9s %14.2f %14.2f %12.3f\n", w, (u2 - u1) / n, (t2 - t1) / n,
-				((t2 - t1) - (u2 - u1)) / n }'
+		d1=$(syscalls dormant $w $n) d2=$(syscalls dormant $w $((2 * n)))
+		awk -v w=$w -v u1="$u1" -v u2="$u2" -v t1="$t1" -v t2="$t2" -v d1="$d1" -v d2="$d2" \
+			-v n=$n 'BEGIN {
+			printf "%-9s %14.2f %14.2f %12.3f %12.3f\n", w, (u2 - u1) / n, (t2 - t1) / n,
+				((t2 - t1) - (u2 - u1)) / n, ((d2 - d1) - (u2 - u1)) / n }'
 	done
 fi
 

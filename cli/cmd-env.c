@@ -55,8 +55,25 @@ static int cmd_env_exec(int argc, char **argv)
 		cli_error("env: takes no program (use run for that)");
 		return EXIT_TROUBLE;
 	}
-	if (o.style == 1)
+	if (o.style == 1) {
+		/*
+		 * A service's own directory is no place for a trace, and its
+		 * workers may run as another user than the process that starts
+		 * them: by default, one file per process in a directory systemd
+		 * makes, which every user may add files to (sticky, like /tmp:
+		 * each file is 0600, its process's user's).
+		 */
+		if (!o.output_given && !o.per_process)
+			o.output = "/var/log/sendtrace/sendtrace.%p.jsonl";
+		puts("# A drop-in: save as /etc/systemd/system/UNIT.service.d/sendtrace.conf, then\n"
+		     "# systemctl daemon-reload && systemctl restart UNIT");
+		if (o.dormant)
+			puts("# Loaded dormant: nothing is recorded until `sendtrace ctl PID on`\n"
+			     "# (or `sendtrace ctl --all on`); `sendtrace ctl PID off` stops it again.");
 		puts("[Service]");
+		if (!o.output_given && !o.per_process)
+			puts("LogsDirectory=sendtrace\nLogsDirectoryMode=1777");
+	}
 	return run_environ(&o, abs_out, sizeof(abs_out),
 			   o.style == 1	  ? put_systemd
 			   : o.style == 2 ? put_shell

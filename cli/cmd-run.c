@@ -326,6 +326,7 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		switch (c) {
 		case 'o':
 			o->output = optarg;
+			o->output_given = 1;
 			break;
 		case 'F':
 			o->per_process = 1;

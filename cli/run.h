@@ -8,7 +8,7 @@
 
 struct run_opts {
 	const char *output;
-	int per_process, all_fds, no_lint, only_lint, all_procs, dormant;
+	int output_given, per_process, all_fds, no_lint, only_lint, all_procs, dormant;
 	const char *calls;
 	char frames[8], payload[8];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -124,10 +125,15 @@ static struct st_ctlpage *st_ctl_map(const char *path)
 {
 	struct st_fdlock l;
 	struct st_ctlpage *p = NULL;
+	struct rlimit rl;
 	struct stat sb;
 	void *m;
 	int fd;
 
+	/* Growing the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < ST_CTL_SIZE)
+		return NULL;
 	if (st_tmp_begin(&l) != 0)
 		return NULL;
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
