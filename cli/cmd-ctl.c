@@ -335,7 +335,8 @@ static int sweep_dir(const char *dir)
 		if (*end || pid <= 0 || pid > INT_MAX)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != getuid())
+		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+		    (getuid() != 0 && sb.st_uid != getuid()))
 			continue;
 		/* A page made this instant is not mapped yet: only old ones. */
 		if (time(NULL) - sb.st_mtime < 2)
@@ -363,8 +364,22 @@ static int sweep(void)
 		snprintf(dir, sizeof(dir), "%s/" ST_CTL_DIRNAME, xdg);
 		n += sweep_dir(dir);
 	}
-	if (getuid() == 0)
+	if (getuid() == 0) {
+		/* Root's processes, and those that became another user since (creds.c). */
+		DIR *d = opendir("/tmp");
+		struct dirent *e;
+
 		n += sweep_dir("/run/" ST_CTL_DIRNAME);
+		while (d && (e = readdir(d))) {
+			if (strncmp(e->d_name, ST_CTL_DIRNAME "-", strlen(ST_CTL_DIRNAME) + 1))
+				continue;
+			snprintf(dir, sizeof(dir), "/tmp/%s", e->d_name);
+			n += sweep_dir(dir);
+		}
+		if (d)
+			closedir(d);
+		return n;
+	}
 	snprintf(dir, sizeof(dir), "/tmp/" ST_CTL_DIRNAME "-%u", (unsigned)getuid());
 	n += sweep_dir(dir);
 	return n;

@@ -80,11 +80,37 @@ static uint64_t st_starttime(void)
 }
 
 /*
- * The private directory the pages live in: SENDTRACE_CTL_DIR, else
- * $XDG_RUNTIME_DIR/sendtrace, else /run/sendtrace for root, else
- * /tmp/sendtrace-UID. Made 0700 if absent; refused unless it is a real
- * directory (not a symlink) of this user that nobody else may enter: in
- * /tmp, anyone could have made it first.
+ * Is dir (made 0700 if absent) a real directory of this user that nobody
+ * else may enter? One that anybody else could use (a symlink, open to others)
+ * is said; another user's private one is only skipped, unless it was the
+ * last choice: a process that became another user meets its old one.
+ */
+static int st_ctl_dir_ok(const char *dir, int last)
+{
+	struct stat sb;
+	int unsafe;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return 0;
+	if (lstat(dir, &sb) != 0)
+		return 0;
+	unsafe = !S_ISDIR(sb.st_mode) || (sb.st_mode & 077);
+	if (unsafe || sb.st_uid != geteuid()) {
+		/* In /tmp, anyone could have made it first: never used. */
+		if (unsafe || last)
+			st_warn("control directory ", dir,
+				" is not a private directory of this user (0700, not a symlink): "
+				"not used");
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The private directory the pages live in, the first that is usable of:
+ * SENDTRACE_CTL_DIR, $XDG_RUNTIME_DIR/sendtrace, /run/sendtrace for root,
+ * /tmp/sendtrace-UID. A process that became another user (creds.c) may no
+ * longer use the first ones: it goes on down the list.
  */
 static int st_ctl_dir(char *dir, size_t cap)
 {
@@ -92,31 +118,44 @@ static int st_ctl_dir(char *dir, size_t cap)
 	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
 	uid_t uid = geteuid();
 	struct stat sb;
-	char num[24];
 	size_t n;
 
-	if (env && env[0] == '/') {
+	if (env && env[0] == '/' && strlen(env) < cap) {
 		st_copy_str(dir, cap, env);
-	} else if (xdg && xdg[0] == '/' && strlen(xdg) + 16 < cap) {
+		if (st_ctl_dir_ok(dir, 0))
+			return 0;
+	}
+	if (xdg && xdg[0] == '/' && strlen(xdg) + 16 < cap) {
 		st_copy_str(dir, cap, xdg);
 		strcat(dir, "/" ST_CTL_DIRNAME);
-	} else if (uid == 0 && stat("/run", &sb) == 0 && sb.st_uid == 0) {
+		if (st_ctl_dir_ok(dir, 0))
+			return 0;
+	}
+	if (uid == 0 && stat("/run", &sb) == 0 && sb.st_uid == 0) {
 		st_copy_str(dir, cap, "/run/" ST_CTL_DIRNAME);
-	} else {
-		n = st_fmt_uint(num, uid);
-		num[n] = '\0';
-		st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
-		strcat(dir, num);
+		if (st_ctl_dir_ok(dir, 0))
+			return 0;
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
+	n = strlen(dir);
+	dir[n + st_fmt_uint(dir + n, uid)] = '\0';
+	return st_ctl_dir_ok(dir, 1) ? 0 : -1;
+}
+
+/* st_ctl_path: DIR/sendtrace-ctl.PID for this user and process; -1 without a directory. */
+static int st_ctl_make_path(void)
+{
+	char dir[3900];
+	size_t n;
+
+	st_ctl_path[0] = '\0';
+	if (st_ctl_dir(dir, sizeof(dir)) != 0)
 		return -1;
-	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != uid ||
-	    (sb.st_mode & 077)) {
-		st_warn("control directory ", dir,
-			" is not a private directory of this user (0700, not a symlink); "
-			"`sendtrace ctl` cannot reach this process");
-		return -1;
-	}
+	n = strlen(dir);
+	memcpy(st_ctl_path, dir, n);
+	memcpy(st_ctl_path + n, "/" ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX));
+	n += sizeof(ST_CTL_PREFIX);
+	st_ctl_path[n + st_fmt_uint(st_ctl_path + n, (unsigned long long)st_pid)] = '\0';
 	return 0;
 }
 
@@ -168,18 +207,11 @@ static void st_ctl_attach(int on)
 {
 	struct st_ctlpage *p;
 	uint64_t start = st_starttime();
-	char dir[3900];
-	size_t n;
 	int keep;
 
 	st_ctl_local.on = (uint32_t)on;
-	if (st_ctl_dir(dir, sizeof(dir)) != 0)
+	if (st_ctl_make_path() != 0)
 		return;
-	n = strlen(dir);
-	memcpy(st_ctl_path, dir, n);
-	memcpy(st_ctl_path + n, "/" ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX));
-	n += sizeof(ST_CTL_PREFIX);
-	st_ctl_path[n + st_fmt_uint(st_ctl_path + n, (unsigned long long)st_pid)] = '\0';
 	p = st_ctl_map(st_ctl_path);
 	if (!p) {
 		st_ctl_path[0] = '\0';
@@ -368,4 +400,47 @@ void st_ctl_apply(void)
 	__atomic_store_n(&p->applied, s, __ATOMIC_RELEASE);
 	__atomic_store_n(&st_ctl_seen, s, __ATOMIC_RELEASE);
 	__atomic_store_n(&st_ctl_busy, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The effective uid is about to become `to` (-1: unchanged). The page's
+ * name lies in the old user's private directory, where the new user cannot
+ * remove it: take the name down now, while it still can be (the mapping
+ * stays, the process is unfindable for the moment of the switch), and make
+ * the page anew where it belongs once the switch is done.
+ */
+static int st_ctl_moves;
+
+int st_ctl_uid_leaving(uid_t to)
+{
+	if (!st_ctl_mapped || to == (uid_t)-1 || to == geteuid() || st_sandboxed() ||
+	    !st_same_memory_as_pid())
+		return 0;
+	/* Each move leaves the old mapping behind (another thread may be reading it). */
+	if (st_ctl_moves >= 64)
+		return 0;
+	(void)unlink(st_ctl_path);
+	return 1;
+}
+
+/*
+ * After the switch (or its failure): the page made again, in the directory
+ * of the user the process now is, holding what the old one held.
+ */
+void st_ctl_uid_changed(int ok)
+{
+	struct st_ctlpage *old = st_ctl, *p;
+
+	(void)ok;
+	st_ctl_moves++;
+	if (st_ctl_make_path() != 0)
+		return; /* the old mapping stays in use, unreachable: not controllable */
+	p = st_ctl_map(st_ctl_path);
+	if (!p) {
+		st_ctl_path[0] = '\0';
+		return;
+	}
+	memcpy(p, old, sizeof(*p));
+	p->uid = (uint32_t)geteuid();
+	__atomic_store_n(&st_ctl, p, __ATOMIC_RELEASE);
 }

@@ -60,6 +60,10 @@ void st_bind(void)
 	ST_BIND(fexecve);
 	ST_BIND(_exit);
 	ST_BIND(_Exit);
+	ST_BIND(setuid);
+	ST_BIND(seteuid);
+	ST_BIND(setreuid);
+	ST_BIND(setresuid);
 	ST_BIND(recvmsg);
 	ST_BIND(recvmmsg);
 	/* Bound last: a non-NULL write marks the whole table done. */

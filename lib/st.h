@@ -57,6 +57,10 @@ struct st_real {
 	int (*fexecve)(int, char *const[], char *const[]);
 	void (*_exit)(int);
 	void (*_Exit)(int);
+	int (*setuid)(uid_t);
+	int (*seteuid)(uid_t);
+	int (*setreuid)(uid_t, uid_t);
+	int (*setresuid)(uid_t, uid_t, uid_t);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 };
@@ -108,6 +112,9 @@ void st_ctl_exit(void) ST_HIDDEN;
 void st_ctl_apply(void) ST_HIDDEN;
 void st_ctl_sink_opened(const char *path) ST_HIDDEN;
 int st_ctl_wants_bt_stacks(void) ST_HIDDEN;
+/* Around setuid and kin (creds.c): 1 if the page was taken down to move it. */
+int st_ctl_uid_leaving(uid_t new_euid) ST_HIDDEN;
+void st_ctl_uid_changed(int ok) ST_HIDDEN;
 void st_count_add(enum st_count which, unsigned long n) ST_HIDDEN;
 unsigned long st_count(enum st_count which) ST_HIDDEN;
 /*
