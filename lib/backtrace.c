@@ -256,6 +256,7 @@ void st_bt_init(void)
 {
 	int saved = errno;
 
+	__atomic_store_n(&st_fds_held, 1, __ATOMIC_RELEASE); /* libunwind's pipe, soon */
 	st_addr_range((uintptr_t)&st_bt_init, &st_self_lo, &st_self_hi);
 	st_addr_range((uintptr_t)&unw_backtrace, &st_unw_lo, &st_unw_hi);
 	st_bt_first_unwind();

@@ -25,6 +25,7 @@ _Static_assert(sizeof(struct st_ctlpage) <= ST_CTL_SIZE, "the control page is on
 static struct st_ctlpage st_ctl_local = {.on = 1};
 struct st_ctlpage *st_ctl = &st_ctl_local;
 uint32_t st_ctl_seen;
+int st_fds_held;
 static int st_ctl_busy;
 static char st_ctl_path[4096];
 static int st_ctl_mapped;

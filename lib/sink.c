@@ -230,6 +230,7 @@ static int st_sink_open_path(void)
 	st_sink.ino = sb.st_ino;
 	__atomic_fetch_add(&st_sink.gen, 1, __ATOMIC_ACQ_REL);
 	__atomic_store_n(&st_sink.fd, fd, __ATOMIC_RELEASE);
+	__atomic_store_n(&st_fds_held, 1, __ATOMIC_RELEASE);
 	__atomic_store_n(&st_sink.state, ST_SINK_OPEN, __ATOMIC_RELEASE);
 	st_ctl_sink_opened(st_sink.path);
 	return 1;

@@ -129,6 +129,21 @@ static inline int st_ctl_on(void)
 		st_ctl_apply();
 	return __atomic_load_n(&p->on, __ATOMIC_RELAXED) != 0;
 }
+/* Set once the library holds an fd of its own (the trace file, libunwind's pipe). */
+extern int st_fds_held ST_HIDDEN;
+/*
+ * The dormant fast path: switched off, no settings waiting, and no fd of
+ * the library's that the call could be aimed at: nothing to do but forward.
+ * Before init, st_ctl is the local page, which is on: init runs as usual.
+ */
+static inline int st_pass_through(void)
+{
+	const struct st_ctlpage *p = st_ctl;
+
+	return !__atomic_load_n(&p->on, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&st_fds_held, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&p->seq, __ATOMIC_RELAXED) == st_ctl_seen;
+}
 /* ---- filter/sampling settings that ctl may change (the record-time filter) ---- */
 int st_live_set_filter(const char *text) ST_HIDDEN;
 void st_live_set_sample(unsigned n) ST_HIDDEN;

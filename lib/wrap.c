@@ -45,6 +45,13 @@ static int st_next_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int 
 	return (int)st_sys(SYS_sendmmsg, fd, vec, vlen, flags);
 }
 
+static ssize_t st_next_write(int fd, const void *buf, size_t len)
+{
+	if (st_real.write)
+		return st_real.write(fd, buf, len);
+	return st_sys(SYS_write, fd, buf, len);
+}
+
 static ssize_t st_next_writev(int fd, const struct iovec *iov, int cnt)
 {
 	if (st_real.writev)
@@ -84,17 +91,34 @@ static void st_call_len(struct st_call *c, unsigned long long len)
 }
 
 /*
- * The tracers are inlined into the exported functions, so that
- * __builtin_return_address(0) in them is the program's call site.
+ * The tracers are out of line, so that the exported functions stay small
+ * enough for the dormant fast path to be a few instructions and a tail call;
+ * each is given the program's call site, which only the exported function
+ * sees as its return address.
  */
-#define ST_TRACER static inline __attribute__((always_inline))
-#define ST_SITE	  __builtin_return_address(0)
+#define ST_TRACER static __attribute__((noinline))
+#define ST_SITE	  site
 
-ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags)
+/*
+ * The trace fd and libunwind's pipe are not the program's: a call on one
+ * gets EBADF, as it would untraced. libunwind's own writes to its pipe (the
+ * tracer calling out, t->internal) go through.
+ */
+static int st_refused(int fd)
+{
+	if (__builtin_expect(!st_fd_is_ours(fd), 1) || st_tracer_inside())
+		return 0;
+	errno = EBADF;
+	return 1;
+}
+
+ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags, void *site)
 {
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SEND, fd, ST_ANY_FD, ST_SITE))
 		return st_next_send(fd, buf, len, flags);
 	r = st_next_send(fd, buf, len, flags);
@@ -107,7 +131,7 @@ ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags)
 }
 
 ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
-			    const struct sockaddr *to, socklen_t tolen)
+			    const struct sockaddr *to, socklen_t tolen, void *site)
 {
 	struct sockaddr_storage ss;
 	struct st_mem m;
@@ -115,6 +139,8 @@ ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 	socklen_t n = tolen;
 	ssize_t r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SENDTO, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendto(fd, buf, len, flags, to, tolen);
 	r = st_next_sendto(fd, buf, len, flags, to, tolen);
@@ -137,13 +163,15 @@ ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 	return r;
 }
 
-ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
+ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags, void *site)
 {
 	struct msghdr copy;
 	struct st_mem m;
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SENDMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmsg(fd, msg, flags);
 	r = st_next_sendmsg(fd, msg, flags);
@@ -158,11 +186,13 @@ ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags)
 	return r;
 }
 
-ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
+ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags, void *site)
 {
 	struct st_call c;
 	int r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SENDMMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmmsg(fd, vec, vlen, flags);
 	r = st_next_sendmmsg(fd, vec, vlen, flags);
@@ -175,14 +205,15 @@ ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 	return r;
 }
 
-ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len)
+ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len, void *site)
 {
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_WRITE, fd, ST_SOCKET_FD, ST_SITE))
-		return st_real.write ? st_real.write(fd, buf, len)
-				     : st_sys(SYS_write, fd, buf, len);
+		return st_next_write(fd, buf, len);
 	r = st_raw_write(fd, buf, len);
 	st_call_end(&c, r);
 	st_call_len(&c, len);
@@ -191,13 +222,15 @@ ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len)
 	return r;
 }
 
-ST_TRACER ssize_t st_writev(int fd, const struct iovec *iov, int cnt)
+ST_TRACER ssize_t st_writev(int fd, const struct iovec *iov, int cnt, void *site)
 {
 	unsigned long long total;
 	struct st_mem m;
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(fd))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_WRITEV, fd, ST_SOCKET_FD, ST_SITE))
 		return st_next_writev(fd, iov, cnt);
 	r = st_next_writev(fd, iov, cnt);
@@ -244,11 +277,13 @@ static void st_json_sendfile(struct st_call *c, int in, const void *off, size_t 
 	st_call_len(c, count);
 }
 
-ST_TRACER ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
+ST_TRACER ssize_t st_sendfile(int out, int in, off_t *off, size_t count, void *site)
 {
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(out))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SENDFILE, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile(out, in, off, count);
 	r = st_next_sendfile(out, in, off, count);
@@ -258,11 +293,13 @@ ST_TRACER ssize_t st_sendfile(int out, int in, off_t *off, size_t count)
 	return r;
 }
 
-ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
+ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count, void *site)
 {
 	struct st_call c;
 	ssize_t r;
 
+	if (st_refused(out))
+		return -1;
 	if (!st_call_begin(&c, ST_CALL_SENDFILE64, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile64(out, in, off, count);
 	r = st_next_sendfile64(out, in, off, count);
@@ -272,74 +309,67 @@ ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count)
 	return r;
 }
 
-/*
- * The trace fd and libunwind's pipe are not the program's: a call on one
- * gets EBADF, as it would untraced. libunwind's own writes to its pipe (the
- * tracer calling out, t->internal) go through.
- */
-static int st_refused(int fd)
-{
-	if (__builtin_expect(!st_fd_is_ours(fd), 1) || st_tracer_inside())
-		return 0;
-	errno = EBADF;
-	return 1;
-}
-
 /* ---- the exported symbols ---- */
+/*
+ * Each first asks st_pass_through() (st.h): loaded dormant and holding no
+ * fd of its own yet, the library forwards the call at once, for the cost of
+ * a few loads; everything else (the guard of the library's fds, tracing)
+ * comes after.
+ */
 
 ST_EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_send(fd, buf, len, flags);
+	if (st_pass_through())
+		return st_next_send(fd, buf, len, flags);
+	return st_send(fd, buf, len, flags, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
 			 socklen_t tolen)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_sendto(fd, buf, len, flags, to, tolen);
+	if (st_pass_through())
+		return st_next_sendto(fd, buf, len, flags, to, tolen);
+	return st_sendto(fd, buf, len, flags, to, tolen, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_sendmsg(fd, msg, flags);
+	if (st_pass_through())
+		return st_next_sendmsg(fd, msg, flags);
+	return st_sendmsg(fd, msg, flags, __builtin_return_address(0));
 }
 
 ST_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_sendmmsg(fd, vec, vlen, flags);
+	if (st_pass_through())
+		return st_next_sendmmsg(fd, vec, vlen, flags);
+	return st_sendmmsg(fd, vec, vlen, flags, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t write(int fd, const void *buf, size_t len)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_write(fd, buf, len);
+	if (st_pass_through())
+		return st_next_write(fd, buf, len);
+	return st_write(fd, buf, len, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
-	if (st_refused(fd))
-		return -1;
-	return st_writev(fd, iov, cnt);
+	if (st_pass_through())
+		return st_next_writev(fd, iov, cnt);
+	return st_writev(fd, iov, cnt, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
 {
-	if (st_refused(out))
-		return -1;
-	return st_sendfile(out, in, off, count);
+	if (st_pass_through())
+		return st_next_sendfile(out, in, off, count);
+	return st_sendfile(out, in, off, count, __builtin_return_address(0));
 }
 
 ST_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 {
-	if (st_refused(out))
-		return -1;
-	return st_sendfile64(out, in, off, count);
+	if (st_pass_through())
+		return st_next_sendfile64(out, in, off, count);
+	return st_sendfile64(out, in, off, count, __builtin_return_address(0));
 }
