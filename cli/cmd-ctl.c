@@ -36,10 +36,42 @@ struct ctl_opts {
 };
 
 /*
- * The page of PID, found in /proc/PID/maps: a file sendtrace-ctl.PID
- * (its contents are checked once open). Returns 1 and fills `path` (as the process sees it),
- * 0 if the process maps none (not traced, or not controllable), -1 if its
- * maps cannot be read (gone, or not ours).
+ * The pid PID has in its own pid namespace (the last of NSpid in
+ * /proc/PID/status), which names its page and is written in it: a process
+ * in a container is pid 1 there, whatever it is here. PID itself when the
+ * kernel does not say (before Linux 4.1), or the process is gone.
+ */
+static int inner_pid(int pid)
+{
+	char path[64], line[512];
+	int inner = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+		long v;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6; (v = strtol(p, &end, 10)), end != p; p = end)
+			if (v > 0 && v <= INT_MAX)
+				inner = (int)v;
+		break;
+	}
+	fclose(f);
+	return inner;
+}
+
+/*
+ * The page of PID, found in /proc/PID/maps: a file sendtrace-ctl.N, N its
+ * pid in its own namespace (its contents are checked once open). Returns 1
+ * and fills `path` (as the process sees it), 0 if the process maps none
+ * (not traced, or not controllable), -1 if its maps cannot be read (gone,
+ * or not ours).
  */
 static int page_path(int pid, char *path, size_t cap, unsigned long *ino)
 {
@@ -48,7 +80,7 @@ static int page_path(int pid, char *path, size_t cap, unsigned long *ino)
 	int found = 0;
 
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	snprintf(want, sizeof(want), "/" ST_CTL_PREFIX "%d", pid);
+	snprintf(want, sizeof(want), "/" ST_CTL_PREFIX "%d", inner_pid(pid));
 	f = fopen(maps, "re");
 	if (!f)
 		return -1;
@@ -138,9 +170,17 @@ static int target_open(int pid, struct target *t, int quiet)
 				      : "");
 		return -1;
 	}
-	/* The file the process maps, of its user, and whole: never anything else. */
+	/*
+	 * The file the process maps, whole, with one name (a second link could
+	 * be any file of the user's), and of the process's user: root, who may
+	 * open anything, must not write into a third user's file. A process
+	 * that made its page as root and then dropped to another user has a
+	 * page of root's.
+	 */
 	if (fstat(t->fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != ino ||
-	    sb.st_size < ST_CTL_SIZE || (getuid() != 0 && sb.st_uid != getuid())) {
+	    sb.st_size < ST_CTL_SIZE || sb.st_nlink != 1 ||
+	    (sb.st_uid != (uid_t)uid && sb.st_uid != 0) ||
+	    (getuid() != 0 && sb.st_uid != getuid())) {
 		cli_error("ctl: %d: %s is not its control page", pid, path);
 		close(t->fd);
 		return -1;
@@ -151,7 +191,8 @@ static int target_open(int pid, struct target *t, int quiet)
 		close(t->fd);
 		return -1;
 	}
-	if (t->p->magic != ST_CTL_MAGIC || t->p->size != sizeof(*t->p) || t->p->pid != pid) {
+	if (t->p->magic != ST_CTL_MAGIC || t->p->size != sizeof(*t->p) ||
+	    t->p->pid != inner_pid(pid)) {
 		cli_error("ctl: %d: %s is not a control page of this version of sendtrace", pid,
 			  path);
 		munmap(t->p, ST_CTL_SIZE);

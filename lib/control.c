@@ -28,6 +28,8 @@ uint32_t st_ctl_seen;
 static int st_ctl_busy;
 static char st_ctl_path[4096];
 static int st_ctl_mapped;
+/* The page's inode: at exit, the name is taken away only if it is still ours. */
+static ino_t st_ctl_ino;
 /* The unwinder's stacks were set aside at start: backtraces may be switched on later. */
 static int st_ctl_bt_ready;
 
@@ -80,11 +82,50 @@ static uint64_t st_starttime(void)
 }
 
 /*
+ * Said once (a fork()ed child of a process that said it stays silent): this
+ * process has no page, so `sendtrace ctl` cannot reach it, and if it was
+ * loaded dormant nothing will ever switch it on. `err` names the cause, or
+ * `why` says it in words.
+ */
+static int st_ctl_warned;
+
+static void st_ctl_cannot(const char *what, const char *path, const char *why, int err)
+{
+	static char tail[256];
+	const char *name = NULL, *rest = st_ctl_local.on ? ": `sendtrace ctl` cannot reach this process"
+							: ": `sendtrace ctl` cannot reach this process, "
+							  "loaded dormant: it records nothing";
+	size_t n = 0;
+
+	if (st_ctl_warned)
+		return;
+	st_ctl_warned = 1;
+	tail[n++] = ' ';
+	tail[n++] = '(';
+	if (!why) {
+#ifdef HAVE_STRERRORNAME_NP
+		name = strerrorname_np(err); /* a constant table: no allocation, no locale */
+#endif
+		if (!name) {
+			tail[n++] = 'E';
+			n += st_fmt_uint(tail + n, (unsigned)err);
+		}
+		why = name ? name : "";
+	}
+	st_copy_str(tail + n, sizeof(tail) - n, why);
+	n += strlen(tail + n);
+	if (n + 2 < sizeof(tail)) {
+		tail[n++] = ')';
+		st_copy_str(tail + n, sizeof(tail) - n, rest);
+	}
+	st_warn(what, path, tail);
+}
+
+/*
  * The private directory the pages live in: SENDTRACE_CTL_DIR, else
  * $XDG_RUNTIME_DIR/sendtrace, else /run/sendtrace for root, else
- * /tmp/sendtrace-UID. Made 0700 if absent; refused unless it is a real
- * directory (not a symlink) of this user that nobody else may enter: in
- * /tmp, anyone could have made it first.
+ * /tmp/sendtrace-UID. Made 0700 if absent; whether it is private is checked
+ * once it is open (st_ctl_dir_open).
  */
 static int st_ctl_dir(char *dir, size_t cap)
 {
@@ -108,47 +149,94 @@ static int st_ctl_dir(char *dir, size_t cap)
 		st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
 		strcat(dir, num);
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return -1;
-	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != uid ||
-	    (sb.st_mode & 077)) {
-		st_warn("control directory ", dir,
-			" is not a private directory of this user (0700, not a symlink); "
-			"`sendtrace ctl` cannot reach this process");
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		/* Not ours to make (another user's XDG_RUNTIME_DIR, a read-only file system). */
+		st_ctl_cannot("cannot make control directory ", dir, NULL, errno);
 		return -1;
 	}
 	return 0;
 }
 
-/* Map ctl.PID (made 0600 if absent): the page, or NULL. */
-static struct st_ctlpage *st_ctl_map(const char *path)
+/*
+ * The directory, open, and checked on the fd rather than by name (a check by
+ * name could be raced by anyone who may rename in its parent): a real
+ * directory (not a symlink) of this user that nobody else may enter. In
+ * /tmp, anyone could have made it first. Returns the fd, -1 (errno: could
+ * not open) or -2 (not private).
+ */
+static int st_ctl_dir_open(const char *dir)
 {
-	struct st_fdlock l;
-	struct st_ctlpage *p = NULL;
-	struct rlimit rl;
+	struct stat sb;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? -2 : -1;
+	if (st_fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 077)) {
+		st_sys_close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+/*
+ * Map `name` in the directory: the page the previous image of this process
+ * left (an exec: same pid, same start time), which it keeps (*kept = 1), or
+ * a new one. Anything else by that name (the page of an ended process whose
+ * pid this one reuses, perhaps still mapped by a process of the same pid
+ * number in another pid namespace; a symlink; a hard link; another user's
+ * file; a file of the wrong size) is never written, grown or truncated: the
+ * name is taken from it and a new file made (O_EXCL). The new file's block
+ * is written, not just sized: a write to a hole in a mapping is SIGBUS in
+ * the program when the file system is full or the quota spent. NULL with
+ * errno set when there is no page.
+ */
+static struct st_ctlpage *st_ctl_map(int dfd, const char *name, uint64_t start, int *kept)
+{
+	static const char zero[ST_CTL_SIZE];
+	struct st_ctlpage *p;
 	struct stat sb;
 	void *m;
-	int fd;
+	int fd, e;
 
-	/* Growing the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
-	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < ST_CTL_SIZE)
-		return NULL;
-	if (st_tmp_begin(&l) != 0)
-		return NULL;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	*kept = 0;
+	/* Opened only if a regular file: opening a FIFO or a device can do something. */
+	fd = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)
+		 ? openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+		 : -1;
 	if (fd >= 0) {
 		if (st_fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-		    sb.st_nlink == 1 &&
-		    (sb.st_size == ST_CTL_SIZE || ftruncate(fd, ST_CTL_SIZE) == 0)) {
-			m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-			if (m != MAP_FAILED)
-				p = m;
+		    sb.st_nlink == 1 && sb.st_size == ST_CTL_SIZE &&
+		    (m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) !=
+			MAP_FAILED) {
+			p = m;
+			if (p->magic == ST_CTL_MAGIC && p->size == sizeof(*p) && p->pid == st_pid &&
+			    start && p->starttime == start) {
+				st_ctl_ino = sb.st_ino;
+				st_sys_close(fd);
+				*kept = 1;
+				return p;
+			}
+			munmap(m, ST_CTL_SIZE);
 		}
 		st_sys_close(fd);
 	}
-	st_tmp_end(&l);
-	return p;
+	(void)unlinkat(dfd, name, 0);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return NULL;
+	errno = ENOSPC; /* a short write sets none */
+	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
+	    (m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		e = errno;
+		(void)unlinkat(dfd, name, 0);
+		st_sys_close(fd);
+		errno = e;
+		return NULL;
+	}
+	st_ctl_ino = st_fstat(fd, &sb) == 0 ? sb.st_ino : 0;
+	st_sys_close(fd);
+	return m;
 }
 
 /* The settings in force, where `ctl status` reads them. */
@@ -166,34 +254,57 @@ static void st_ctl_publish(struct st_ctlpage *p)
  */
 static void st_ctl_attach(int on)
 {
-	struct st_ctlpage *p;
+	struct st_ctlpage *p = NULL;
+	struct st_fdlock l;
+	struct rlimit rl;
 	uint64_t start = st_starttime();
-	char dir[3900];
+	char dir[3900], name[sizeof(ST_CTL_PREFIX) + 24];
 	size_t n;
-	int keep;
+	int keep = 0, dfd = -1, err = 0;
 
 	st_ctl_local.on = (uint32_t)on;
+	/* Making the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < ST_CTL_SIZE) {
+		st_ctl_cannot("no control page", "", "RLIMIT_FSIZE is below one page", 0);
+		return;
+	}
 	if (st_ctl_dir(dir, sizeof(dir)) != 0)
 		return;
+	memcpy(name, ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX) - 1);
+	n = sizeof(ST_CTL_PREFIX) - 1;
+	name[n + st_fmt_uint(name + n, (unsigned long long)st_pid)] = '\0';
+	if (st_tmp_begin(&l) != 0)
+		return;
+	dfd = st_ctl_dir_open(dir);
+	err = errno;
+	if (dfd >= 0) {
+		p = st_ctl_map(dfd, name, start, &keep);
+		err = errno;
+		st_sys_close(dfd);
+	}
+	st_tmp_end(&l);
 	n = strlen(dir);
 	memcpy(st_ctl_path, dir, n);
-	memcpy(st_ctl_path + n, "/" ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX));
-	n += sizeof(ST_CTL_PREFIX);
-	st_ctl_path[n + st_fmt_uint(st_ctl_path + n, (unsigned long long)st_pid)] = '\0';
-	p = st_ctl_map(st_ctl_path);
+	st_ctl_path[n] = '/';
+	st_copy_str(st_ctl_path + n + 1, sizeof(st_ctl_path) - n - 1, name);
+	if (dfd == -2)
+		st_ctl_cannot("control directory ", dir,
+			      "not a private directory of this user: 0700, not a symlink", 0);
+	else if (dfd < 0)
+		st_ctl_cannot("cannot open control directory ", dir, NULL, err);
+	else if (!p)
+		st_ctl_cannot("cannot make control page ", st_ctl_path, NULL, err);
 	if (!p) {
 		st_ctl_path[0] = '\0';
 		return;
 	}
-	keep = p->magic == ST_CTL_MAGIC && p->size == sizeof(*p) && p->pid == st_pid &&
-	       start && p->starttime == start;
 	if (keep) {
 		on = p->on != 0;
 		/* Settings asked of the previous image are asked again of this one. */
 		p->applied = 0;
 		memset(p->count, 0, sizeof(p->count));
 	} else {
-		memset(p, 0, ST_CTL_SIZE);
 		p->size = sizeof(*p);
 		p->pid = st_pid;
 		p->uid = (uint32_t)geteuid();
@@ -290,11 +401,30 @@ void st_ctl_after_fork(void)
 	st_ctl_seen = __atomic_load_n(&st_ctl->seq, __ATOMIC_ACQUIRE);
 }
 
-/* At exit: the page goes with the process (what a crash leaves, ctl sweeps). */
+/*
+ * At exit: the page goes with the process (what a crash leaves, ctl sweeps),
+ * if the name is still its page's: a process of the same pid number in
+ * another pid namespace, sharing the directory, may have taken the name.
+ */
 void st_ctl_exit(void)
 {
-	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed())
+	struct stat sb;
+
+	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed() && lstat(st_ctl_path, &sb) == 0 &&
+	    sb.st_ino == st_ctl_ino)
 		(void)unlink(st_ctl_path);
+}
+
+/*
+ * Before an exec: the page is left for the next image, which maps it again
+ * (same pid, same start time) and keeps its switch. Meanwhile no process
+ * maps it, and `ctl --all` sweeps pages nobody maps unless they changed in
+ * the last two seconds: its time is set to now. One system call per exec.
+ */
+void st_ctl_exec(void)
+{
+	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed())
+		(void)utimensat(AT_FDCWD, st_ctl_path, NULL, AT_SYMLINK_NOFOLLOW);
 }
 
 /* The trace file is open: say where, for `ctl status`. */

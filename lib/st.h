@@ -105,6 +105,7 @@ void st_ctl_init(void) ST_HIDDEN;
 void st_ctl_start(void) ST_HIDDEN;
 void st_ctl_after_fork(void) ST_HIDDEN;
 void st_ctl_exit(void) ST_HIDDEN;
+void st_ctl_exec(void) ST_HIDDEN;
 void st_ctl_apply(void) ST_HIDDEN;
 void st_ctl_sink_opened(const char *path) ST_HIDDEN;
 int st_ctl_wants_bt_stacks(void) ST_HIDDEN;
