@@ -288,8 +288,9 @@ static void show_status(struct target *t, int json)
 static int set_settings(struct target *t, const struct ctl_opts *o)
 {
 	struct st_ctlpage *p = t->p;
-	uint32_t seq;
-	int waited;
+	uint32_t seq, done;
+	int32_t bt, sample;
+	int waited, pending;
 	char reply[sizeof(p->reply) + 1];
 
 	if (flock(t->fd, LOCK_EX) != 0) {
@@ -297,23 +298,39 @@ static int set_settings(struct target *t, const struct ctl_opts *o)
 		return EXIT_TROUBLE;
 	}
 	seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED);
+	/*
+	 * The request before this one, not taken yet (the process made no
+	 * traced call since): what it asked and this one does not is asked
+	 * again, or `set backtrace=4` then `set sample=10` would lose the
+	 * first. Not one a writer left half-written (seq odd).
+	 */
+	pending = !(seq & 1) && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) != seq;
+	bt = o->backtrace >= 0 ? (int32_t)o->backtrace
+	     : pending	       ? __atomic_load_n(&p->backtrace, __ATOMIC_RELAXED)
+			       : -1;
+	sample = o->sample >= 0 ? (int32_t)o->sample
+		 : pending	? __atomic_load_n(&p->sample, __ATOMIC_RELAXED)
+				: -1;
 	seq += (seq & 1) ? 1 : 2; /* a writer that died mid-way left it odd */
 	__atomic_store_n(&p->seq, seq - 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&p->backtrace, (int32_t)o->backtrace, __ATOMIC_RELAXED);
-	__atomic_store_n(&p->sample, (int32_t)o->sample, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->backtrace, bt, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->sample, sample, __ATOMIC_RELAXED);
 	if (o->filter) {
 		memset(p->filter, 0, sizeof(p->filter));
 		memcpy(p->filter, o->filter, strlen(o->filter));
 	}
-	__atomic_store_n(&p->has_filter, o->filter != NULL, __ATOMIC_RELAXED);
+	if (o->filter || !pending)
+		__atomic_store_n(&p->has_filter, o->filter != NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->seq, seq, __ATOMIC_RELEASE);
 	flock(t->fd, LOCK_UN);
-	for (waited = 0; waited < 100; waited += 2) {
-		if (__atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) == seq)
+	/* Taken when the process took this request or a later one (which holds it). */
+	for (waited = 0;; waited += 2) {
+		done = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+		if ((int32_t)(done - seq) >= 0 || waited >= 100)
 			break;
 		nanosleep(&(struct timespec){0, 2000000}, NULL);
 	}
-	if (__atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) != seq) {
+	if ((int32_t)(done - seq) < 0) {
 		printf("%d: asked; it applies them at its next traced call\n", t->pid);
 		return EXIT_OK;
 	}
