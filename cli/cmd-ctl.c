@@ -236,23 +236,30 @@ static void show_status(struct target *t, int json)
 	page_str(trace, sizeof(trace), p->trace, sizeof(p->trace));
 	page_str(filter, sizeof(filter), p->cur_filter, sizeof(p->cur_filter));
 	if (json) {
+		/*
+		 * The strings are the traced user's (comm, a path) and may not be
+		 * UTF-8, which jansson refuses: escaped as `show` prints names.
+		 */
+		char *ecomm = esc_str(comm), *etrace = esc_str(trace), *efilter = esc_str(filter);
 		json_t *o = json_pack(
-		    "{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s?}", "pid", t->pid,
-		    "comm", comm, "on", on, "events", (json_int_t)c[ST_COUNT_EVENTS], "dropped",
+		    "{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s?, s:b}", "pid", t->pid,
+		    "comm", ecomm, "on", on, "events", (json_int_t)c[ST_COUNT_EVENTS], "dropped",
 		    (json_int_t)c[ST_COUNT_DROPPED], "capped", (json_int_t)c[ST_COUNT_CAPPED],
 		    "filtered", (json_int_t)c[ST_COUNT_FILTERED], "sampled_out",
 		    (json_int_t)c[ST_COUNT_SAMPLED_OUT], "backtrace", (int)p->cur_backtrace,
-		    "sample", p->cur_sample > 1 ? (int)p->cur_sample : 1, "filter", filter, "trace",
-		    p->sink_open ? trace : NULL);
+		    "sample", p->cur_sample > 1 ? (int)p->cur_sample : 1, "filter", efilter, "trace",
+		    p->sink_open == 1 ? etrace : NULL, "trace_failed", p->sink_open == 2);
+		char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-		if (o) {
-			char *s = json_dumps(o, JSON_COMPACT);
-
-			if (s)
-				puts(s);
-			free(s);
-			json_decref(o);
-		}
+		if (out)
+			puts(out);
+		else
+			cli_error("ctl: %d: cannot encode its status as JSON", t->pid);
+		free(out);
+		json_decref(o);
+		free(ecomm);
+		free(etrace);
+		free(efilter);
 		return;
 	}
 	printf("%d ", t->pid);
@@ -273,8 +280,12 @@ static void show_status(struct target *t, int json)
 		putchar('\'');
 	}
 	fputs("; trace ", stdout);
-	if (p->sink_open)
+	if (p->sink_open == 1)
 		esc_put(stdout, trace);
+	else if (p->sink_open == 2)
+		fputs("(none: it could not be made when switched on; the process said why on its "
+		      "stderr)",
+		      stdout);
 	else
 		fputs("(none yet: no file until it records)", stdout);
 	putchar('\n');

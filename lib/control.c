@@ -434,6 +434,12 @@ void st_ctl_sink_opened(const char *path)
 	__atomic_store_n(&st_ctl->sink_open, 1, __ATOMIC_RELEASE);
 }
 
+/* Switched on, the trace file could not be made (a sandbox, a full disk): ctl says so. */
+void st_ctl_sink_failed(void)
+{
+	__atomic_store_n(&st_ctl->sink_open, 2, __ATOMIC_RELEASE);
+}
+
 static void st_ctl_refuse(struct st_ctlpage *p, const char *why)
 {
 	st_copy_str(p->reply, sizeof(p->reply), why);

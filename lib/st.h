@@ -108,6 +108,7 @@ void st_ctl_exit(void) ST_HIDDEN;
 void st_ctl_exec(void) ST_HIDDEN;
 void st_ctl_apply(void) ST_HIDDEN;
 void st_ctl_sink_opened(const char *path) ST_HIDDEN;
+void st_ctl_sink_failed(void) ST_HIDDEN;
 int st_ctl_wants_bt_stacks(void) ST_HIDDEN;
 void st_count_add(enum st_count which, unsigned long n) ST_HIDDEN;
 unsigned long st_count(enum st_count which) ST_HIDDEN;

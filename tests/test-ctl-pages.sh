@@ -85,7 +85,18 @@ for kind in junk small nlink; do
 	rm -f "$D/sendtrace-ctl.$F" "$D.other"
 done
 
-# 8. A full file system (a small tmpfs): a write to a mapped hole there is
+# 8. A program whose name is not UTF-8 (the page's comm): --json still
+# prints valid JSON, escaped as show prints names.
+odd=$T/$(printf 'x\377y')
+cp "$H" "$odd"
+env LD_PRELOAD="$LIB" SENDTRACE_ENABLE=0 "$odd" loop "$T/odd.stop" "$T/odd.pid" 2>/dev/null &
+P=$(pid_of "$T/odd.pid")
+"$ST" ctl --json "$P" >"$T/odd.json" 2>&1
+ok "a name not UTF-8: --json prints it escaped" grep -qF '"comm":"x\\xffy","on":false' "$T/odd.json"
+touch "$T/odd.stop"
+wait
+
+# 9. A full file system (a small tmpfs): a write to a mapped hole there is
 # SIGBUS. Dormant or recording, the program runs as untraced, one warning.
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	cat >"$T/full.sh" <<EOS
