@@ -152,8 +152,8 @@ static int target_open(int pid, struct target *t, int quiet)
 	if (r <= 0) {
 		if (!quiet)
 			cli_error(r < 0 ? "ctl: %d: cannot read its memory map (%s)"
-					: "ctl: %d: not traced by sendtrace, or loaded with "
-					  "SENDTRACE_CTL=off%s",
+					: "ctl: %d: not traced by sendtrace, loaded with "
+					  "SENDTRACE_CTL=off, or without a control page%s",
 				  pid, r < 0 ? strerror(errno) : "");
 		return -1;
 	}

@@ -82,14 +82,19 @@ static uint64_t st_starttime(void)
 }
 
 /*
- * Said once (a fork()ed child of a process that said it stays silent): this
- * process has no page, so `sendtrace ctl` cannot reach it, and if it was
- * loaded dormant nothing will ever switch it on. `err` names the cause, or
- * `why` says it in words.
+ * This process has no page, so `sendtrace ctl` cannot reach it: said once
+ * (a fork()ed child of a process that said it stays silent), and only when
+ * it matters most, loaded dormant, when nothing will ever switch it on; or
+ * `always` (a directory that is not private, which someone may have made
+ * for that). A recording process does not warn: what keeps its page from
+ * being made (a small RLIMIT_FSIZE or RLIMIT_NOFILE, a full disk) often
+ * stops its trace file too, which says so, and a program is owed one line
+ * at most. `err` names the cause, or `why` says it in words.
  */
 static int st_ctl_warned;
 
-static void st_ctl_cannot(const char *what, const char *path, const char *why, int err)
+static void st_ctl_cannot(const char *what, const char *path, const char *why, int err,
+			  int always)
 {
 	static char tail[256];
 	const char *name = NULL, *rest = st_ctl_local.on ? ": `sendtrace ctl` cannot reach this process"
@@ -97,7 +102,7 @@ static void st_ctl_cannot(const char *what, const char *path, const char *why, i
 							  "loaded dormant: it records nothing";
 	size_t n = 0;
 
-	if (st_ctl_warned)
+	if (st_ctl_warned || (st_ctl_local.on && !always))
 		return;
 	st_ctl_warned = 1;
 	tail[n++] = ' ';
@@ -151,7 +156,7 @@ static int st_ctl_dir(char *dir, size_t cap)
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		/* Not ours to make (another user's XDG_RUNTIME_DIR, a read-only file system). */
-		st_ctl_cannot("cannot make control directory ", dir, NULL, errno);
+		st_ctl_cannot("cannot make control directory ", dir, NULL, errno, 0);
 		return -1;
 	}
 	return 0;
@@ -266,7 +271,7 @@ static void st_ctl_attach(int on)
 	/* Making the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur < ST_CTL_SIZE) {
-		st_ctl_cannot("no control page", "", "RLIMIT_FSIZE is below one page", 0);
+		st_ctl_cannot("no control page", "", "RLIMIT_FSIZE is below one page", 0, 0);
 		return;
 	}
 	if (st_ctl_dir(dir, sizeof(dir)) != 0)
@@ -290,11 +295,11 @@ static void st_ctl_attach(int on)
 	st_copy_str(st_ctl_path + n + 1, sizeof(st_ctl_path) - n - 1, name);
 	if (dfd == -2)
 		st_ctl_cannot("control directory ", dir,
-			      "not a private directory of this user: 0700, not a symlink", 0);
+			      "not a private directory of this user: 0700, not a symlink", 0, 1);
 	else if (dfd < 0)
-		st_ctl_cannot("cannot open control directory ", dir, NULL, err);
+		st_ctl_cannot("cannot open control directory ", dir, NULL, err, 0);
 	else if (!p)
-		st_ctl_cannot("cannot make control page ", st_ctl_path, NULL, err);
+		st_ctl_cannot("cannot make control page ", st_ctl_path, NULL, err, 0);
 	if (!p) {
 		st_ctl_path[0] = '\0';
 		return;

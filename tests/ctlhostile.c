@@ -483,6 +483,30 @@ static int mode_mapfake(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * ---- nofile: how many fds it can still open (until EMFILE), then a send
+ * on a socketpair made after closing them. What it says must not change
+ * with the library loaded dormant: it holds no fd ----
+ */
+static int mode_nofile(int argc, char **argv)
+{
+	int fds[4096], n = 0, e, sp[2];
+
+	(void)argc;
+	(void)argv;
+	while (n < 4096 && (fds[n] = open("/dev/null", O_RDONLY)) >= 0)
+		n++;
+	e = errno;
+	printf("opened %d, then %s\n", n, n < 4096 ? strerrorname_np(e) : "enough");
+	while (n > 0)
+		close(fds[--n]);
+	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) != 0)
+		printf("socketpair: %s\n", strerrorname_np(errno));
+	else
+		printf("ping %d\n", ping(sp, 47));
+	return 0;
+}
+
 /* ---- idle GO STOP PIDFILE: one call, none until GO, then one every 5 ms until STOP ---- */
 
 static int mode_idle(int argc, char **argv)
@@ -511,7 +535,7 @@ int main(int argc, char **argv)
 	    {"loop", mode_loop},	 {"execat", mode_execat}, {"spawn", mode_spawn},
 	    {"forks", mode_forks},	 {"rawfork", mode_rawfork}, {"closeall", mode_closeall},
 	    {"errno", mode_errno},	 {"seccomp", mode_seccomp}, {"mkpage", mode_mkpage},
-	    {"mapfake", mode_mapfake}, {"idle", mode_idle},
+	    {"mapfake", mode_mapfake}, {"idle", mode_idle},	    {"nofile", mode_nofile},
 	};
 	size_t i;
 

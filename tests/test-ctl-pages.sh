@@ -64,12 +64,16 @@ if [ "$(id -u)" = 0 ]; then
 	stop foreign
 fi
 
-# 6. A directory by that name: no page, one warning, the program unharmed.
-out=$(sh -c "mkdir '$D/sendtrace-ctl.'\$\$; exec env LD_PRELOAD='$LIB' SENDTRACE_OUTPUT='$T/dir.jsonl' '$EX'" 2>"$T/dir.err")
-eq "a directory in the way: status" "$?" 0
-eq "a directory in the way: stdout as untraced" "$out" "$plain"
-eq "a directory in the way: one warning" "$(warnings "$T/dir.err")" 1
-ok "a directory in the way: still traced" test -s "$T/dir.jsonl"
+# 6. A directory by that name: no page, the program unharmed; one warning
+# when that leaves it dormant for good, none when it records.
+for en in 0 1; do
+	out=$(sh -c "mkdir '$D/sendtrace-ctl.'\$\$; exec env LD_PRELOAD='$LIB' SENDTRACE_ENABLE=$en SENDTRACE_OUTPUT='$T/dir$en.jsonl' '$EX'" 2>"$T/dir$en.err")
+	eq "a directory in the way, SENDTRACE_ENABLE=$en: status" "$?" 0
+	eq "a directory in the way, SENDTRACE_ENABLE=$en: stdout as untraced" "$out" "$plain"
+	eq "a directory in the way, SENDTRACE_ENABLE=$en: warnings" "$(warnings "$T/dir$en.err")" $((1 - en))
+done
+ok "a directory in the way, recording: still traced" test -s "$T/dir1.jsonl"
+rmdir "$D"/sendtrace-ctl.*
 
 # 7. ctl refuses a file named as a page that is not one: junk, too small, two links.
 for kind in junk small nlink; do
@@ -119,9 +123,11 @@ EOS
 		for en in 0 1; do
 			ok "full file system, SENDTRACE_ENABLE=$en: no SIGBUS, status 0" grep -qx "$en status 0" "$T/full.out"
 			ok "full file system, SENDTRACE_ENABLE=$en: stdout as untraced" grep -qx "$en stdout same" "$T/full.out"
-			ok "full file system, SENDTRACE_ENABLE=$en: one warning" grep -qx "$en warnings 1" "$T/full.out"
-			ok "full file system, SENDTRACE_ENABLE=$en: it says why" grep -qx "$en says ENOSPC" "$T/full.out"
 		done
+		ok "full file system, dormant: one warning" grep -qx "0 warnings 1" "$T/full.out"
+		ok "full file system, dormant: it says why" grep -qx "0 says ENOSPC" "$T/full.out"
+		ok "full file system, recording: no warning (its trace is elsewhere)" grep -qx "1 warnings 0" "$T/full.out"
+		ok "full file system, recording: traced" test -s "$T/full.jsonl"
 	fi
 else
 	echo "# not root, or no mount namespace: the full file system is not tested"
