@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -507,6 +508,30 @@ static int mode_nofile(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * ---- dropuid UID STOP PIDFILE: a daemon started as root that makes a
+ * traced call (its page is made, root's), then drops to UID for good, and
+ * sends until STOP. The pid file is written after the drop ----
+ */
+static int mode_dropuid(int argc, char **argv)
+{
+	uid_t uid;
+	int sp[2];
+
+	if (argc < 5 || socketpair(AF_UNIX, SOCK_DGRAM, 0, sp) != 0)
+		return 2;
+	uid = (uid_t)atoi(argv[2]);
+	ping(sp, 53);
+	if (setgroups(0, NULL) != 0 || setresgid(uid, uid, uid) != 0 || setresuid(uid, uid, uid) != 0)
+		return 3;
+	pidfile(argv[4], getpid(), 0);
+	while (!exists(argv[3])) {
+		ping(sp, 59);
+		nap_ms(2);
+	}
+	return 0;
+}
+
 /* ---- idle GO STOP PIDFILE: one call, none until GO, then one every 5 ms until STOP ---- */
 
 static int mode_idle(int argc, char **argv)
@@ -536,6 +561,7 @@ int main(int argc, char **argv)
 	    {"forks", mode_forks},	 {"rawfork", mode_rawfork}, {"closeall", mode_closeall},
 	    {"errno", mode_errno},	 {"seccomp", mode_seccomp}, {"mkpage", mode_mkpage},
 	    {"mapfake", mode_mapfake}, {"idle", mode_idle},	    {"nofile", mode_nofile},
+	    {"dropuid", mode_dropuid},
 	};
 	size_t i;
 
