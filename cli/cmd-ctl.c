@@ -69,11 +69,14 @@ static int inner_pid(int pid)
 /*
  * The page of PID, found in /proc/PID/maps: a file sendtrace-ctl.N, N its
  * pid in its own namespace (its contents are checked once open). Returns 1
- * and fills `path` (as the process sees it), 0 if the process maps none
- * (not traced, or not controllable), -1 if its maps cannot be read (gone,
- * or not ours).
+ * and fills `path` (as the process sees it), its inode and its address
+ * range; 2 the same for a page whose name was taken away ("(deleted)":
+ * only /proc/PID/map_files reaches it); 0 if the process maps none (not
+ * traced, or not controllable); -1 if its maps cannot be read (gone, or
+ * not ours).
  */
-static int page_path(int pid, char *path, size_t cap, unsigned long *ino)
+static int page_path(int pid, char *path, size_t cap, unsigned long *ino, char *range,
+		     size_t rcap)
 {
 	char maps[64], line[PATH_MAX + 256], want[32];
 	FILE *f;
@@ -84,24 +87,26 @@ static int page_path(int pid, char *path, size_t cap, unsigned long *ino)
 	f = fopen(maps, "re");
 	if (!f)
 		return -1;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (found != 1 && fgets(line, sizeof(line), f)) {
 		char *p = strchr(line, '/'), *end;
 		unsigned long i = 0;
+		int deleted;
 		size_t n;
 
 		if (!p)
 			continue;
 		n = strcspn(p, "\n");
 		p[n] = '\0';
-		/* A page unlinked under the process ("(deleted)") cannot be opened by name. */
-		if (n > 10 && !strcmp(p + n - 10, " (deleted)"))
-			continue;
+		deleted = n > 10 && !strcmp(p + n - 10, " (deleted)");
+		if (deleted)
+			p[n - 10] = '\0';
 		end = strrchr(p, '/');
 		if (strcmp(end, want) != 0 || sscanf(line, "%*s %*s %*s %*s %lu", &i) != 1)
 			continue;
 		snprintf(path, cap, "%s", p);
+		snprintf(range, rcap, "%.*s", (int)strcspn(line, " "), line);
 		*ino = i;
-		found = 1;
+		found = deleted ? 2 : 1;
 	}
 	if (ferror(f))
 		found = -1;
@@ -127,7 +132,7 @@ static long proc_uid(int pid)
  */
 static int target_open(int pid, struct target *t, int quiet)
 {
-	char path[PATH_MAX], root[PATH_MAX + 32];
+	char path[PATH_MAX], root[PATH_MAX + 32], range[64];
 	unsigned long ino = 0;
 	struct stat sb;
 	long uid = proc_uid(pid);
@@ -148,7 +153,7 @@ static int target_open(int pid, struct target *t, int quiet)
 				  pid, uid);
 		return -1;
 	}
-	r = page_path(pid, path, sizeof(path), &ino);
+	r = page_path(pid, path, sizeof(path), &ino, range, sizeof(range));
 	if (r <= 0) {
 		if (!quiet)
 			cli_error(r < 0 ? "ctl: %d: cannot read its memory map (%s)"
@@ -157,8 +162,26 @@ static int target_open(int pid, struct target *t, int quiet)
 				  pid, r < 0 ? strerror(errno) : "");
 		return -1;
 	}
-	snprintf(root, sizeof(root), "/proc/%d/root%s", pid, path);
-	t->fd = open(root, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * Through /proc/PID/map_files (root): exactly the file mapped, even
+	 * if its name was taken away meanwhile. Else by its name, through
+	 * /proc/PID/root (its own mount namespace: a PrivateTmp= service's
+	 * /tmp), else as we see it.
+	 */
+	snprintf(root, sizeof(root), "/proc/%d/map_files/%s", pid, range);
+	t->fd = open(root, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (t->fd < 0 && r == 2) {
+		if (!quiet)
+			cli_error("ctl: %d: its control page %s was removed (by ctl --all while it "
+				  "exec'ed, or by a process of the same pid number in another pid "
+				  "namespace sharing the directory): only root can reach it",
+				  pid, path);
+		return -1;
+	}
+	if (t->fd < 0) {
+		snprintf(root, sizeof(root), "/proc/%d/root%s", pid, path);
+		t->fd = open(root, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	}
 	if (t->fd < 0)
 		t->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (t->fd < 0) {
@@ -171,14 +194,14 @@ static int target_open(int pid, struct target *t, int quiet)
 		return -1;
 	}
 	/*
-	 * The file the process maps, whole, with one name (a second link could
-	 * be any file of the user's), and of the process's user: root, who may
+	 * The file the process maps, whole, with one name or none (a second
+	 * link could be any file of the user's), and of the process's user: root, who may
 	 * open anything, must not write into a third user's file. A process
 	 * that made its page as root and then dropped to another user has a
 	 * page of root's.
 	 */
 	if (fstat(t->fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != ino ||
-	    sb.st_size < ST_CTL_SIZE || sb.st_nlink != 1 ||
+	    sb.st_size < ST_CTL_SIZE || sb.st_nlink > 1 ||
 	    (sb.st_uid != (uid_t)uid && sb.st_uid != 0) ||
 	    (getuid() != 0 && sb.st_uid != getuid())) {
 		cli_error("ctl: %d: %s is not its control page", pid, path);
@@ -378,12 +401,67 @@ static int act_on(struct target *t, const struct ctl_opts *o)
 	}
 }
 
+/* The inodes of the control pages processes map, as far as we may read their maps. */
+struct inos {
+	unsigned long *v;
+	size_t n, cap;
+};
+
+static void mapped_pages(struct inos *s)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char maps[300], line[PATH_MAX + 256];
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%s/maps", e->d_name);
+		if (!(f = fopen(maps, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "/" ST_CTL_PREFIX);
+			unsigned long i;
+
+			if (!p || strchr(p + 1, '/') || sscanf(line, "%*s %*s %*s %*s %lu", &i) != 1)
+				continue;
+			if (s->n == s->cap) {
+				unsigned long *v = realloc(s->v, (s->cap * 2 + 16) * sizeof(*v));
+
+				if (!v)
+					break;
+				s->v = v;
+				s->cap = s->cap * 2 + 16;
+			}
+			s->v[s->n++] = i;
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int mapped(const struct inos *s, unsigned long ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == ino)
+			return 1;
+	return 0;
+}
+
 /*
  * The private directories this user's pages may be in (control.c picks one
- * of them): what a crashed process left there is swept, if its process is
- * gone or no longer maps it. Returns how many were removed.
+ * of them): what a crashed process left there is swept, if no process maps
+ * it. Not just its own process: a child forked without atfork handlers maps
+ * its parent's page until its first traced call, and a process in a pid
+ * namespace sharing the directory has a page named by its pid there, which
+ * here may be another process's. Returns how many were removed.
  */
-static int sweep_dir(const char *dir)
+static int sweep_dir(const char *dir, const struct inos *maps)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -392,7 +470,7 @@ static int sweep_dir(const char *dir)
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		char path[PATH_MAX], mine[PATH_MAX];
+		char path[PATH_MAX], mine[PATH_MAX], range[64];
 		unsigned long ino = 0;
 		struct stat sb;
 		char *end;
@@ -406,12 +484,14 @@ static int sweep_dir(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != getuid())
 			continue;
-		/* A page made this instant is not mapped yet: only old ones. */
-		if (time(NULL) - sb.st_mtime < 2)
+		/*
+		 * A page made this instant is not mapped yet, nor is one during
+		 * an exec (the library touches it first): only old ones.
+		 */
+		if (time(NULL) - sb.st_mtime < 2 || mapped(maps, sb.st_ino))
 			continue;
-		if (page_path((int)pid, mine, sizeof(mine), &ino) == 1 && ino == sb.st_ino)
-			continue;
-		if (proc_uid((int)pid) >= 0 && page_path((int)pid, mine, sizeof(mine), &ino) < 0)
+		if (proc_uid((int)pid) >= 0 &&
+		    page_path((int)pid, mine, sizeof(mine), &ino, range, sizeof(range)) < 0)
 			continue; /* alive, and its maps unreadable: not ours to judge */
 		if (unlink(path) == 0)
 			removed++;
@@ -423,19 +503,22 @@ static int sweep_dir(const char *dir)
 static int sweep(void)
 {
 	const char *env = getenv("SENDTRACE_CTL_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	struct inos maps = {NULL, 0, 0};
 	char dir[PATH_MAX];
 	int n = 0;
 
+	mapped_pages(&maps);
 	if (env && env[0] == '/')
-		n += sweep_dir(env);
+		n += sweep_dir(env, &maps);
 	if (xdg && xdg[0] == '/') {
 		snprintf(dir, sizeof(dir), "%s/" ST_CTL_DIRNAME, xdg);
-		n += sweep_dir(dir);
+		n += sweep_dir(dir, &maps);
 	}
 	if (getuid() == 0)
-		n += sweep_dir("/run/" ST_CTL_DIRNAME);
+		n += sweep_dir("/run/" ST_CTL_DIRNAME, &maps);
 	snprintf(dir, sizeof(dir), "/tmp/" ST_CTL_DIRNAME "-%u", (unsigned)getuid());
-	n += sweep_dir(dir);
+	n += sweep_dir(dir, &maps);
+	free(maps.v);
 	return n;
 }
 
@@ -451,7 +534,7 @@ static int each_traced(const struct ctl_opts *o, int *found)
 		return EXIT_TROUBLE;
 	}
 	while ((e = readdir(d))) {
-		char path[PATH_MAX], *end;
+		char path[PATH_MAX], range[64], *end;
 		unsigned long ino;
 		struct target t;
 		long pid = strtol(e->d_name, &end, 10);
@@ -461,7 +544,7 @@ static int each_traced(const struct ctl_opts *o, int *found)
 			continue;
 		if (getuid() != 0 && proc_uid((int)pid) != (long)getuid())
 			continue;
-		if (page_path((int)pid, path, sizeof(path), &ino) != 1)
+		if (page_path((int)pid, path, sizeof(path), &ino, range, sizeof(range)) <= 0)
 			continue;
 		if (target_open((int)pid, &t, 1) != 0)
 			continue;
