@@ -327,9 +327,17 @@ static int set_settings(struct target *t, const struct ctl_opts *o)
 	int waited, pending;
 	char reply[sizeof(p->reply) + 1];
 
-	if (flock(t->fd, LOCK_EX) != 0) {
-		cli_error("ctl: %d: cannot lock its control page: %s", t->pid, strerror(errno));
-		return EXIT_TROUBLE;
+	/*
+	 * Another ctl holds the lock for microseconds; a process of the user's
+	 * that took it and kept it must not hang this one (root's --all): 1 s.
+	 */
+	for (waited = 0; flock(t->fd, LOCK_EX | LOCK_NB) != 0; waited++) {
+		if (errno != EWOULDBLOCK || waited == 1000) {
+			cli_error("ctl: %d: cannot lock its control page: %s", t->pid,
+				  errno == EWOULDBLOCK ? "another process holds it" : strerror(errno));
+			return EXIT_TROUBLE;
+		}
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED);
 	/*

@@ -154,7 +154,9 @@ static int st_ctl_dir(char *dir, size_t cap)
 		st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
 		strcat(dir, num);
 	}
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (mkdir(dir, 0700) == 0) {
+		(void)chmod(dir, 0700); /* whatever the program's umask took away */
+	} else if (errno != EEXIST) {
 		/* Not ours to make (another user's XDG_RUNTIME_DIR, a read-only file system). */
 		st_ctl_cannot("cannot make control directory ", dir, NULL, errno, 0);
 		return -1;
@@ -231,7 +233,11 @@ static struct st_ctlpage *st_ctl_map(int dfd, const char *name, uint64_t start, 
 	if (fd < 0)
 		return NULL;
 	errno = ENOSPC; /* a short write sets none */
-	if (pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
+	/*
+	 * 0600 whatever the program's umask: ctl, and this process's next image
+	 * after an exec, open it for writing.
+	 */
+	if (fchmod(fd, 0600) != 0 || pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
 	    (m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		e = errno;
 		(void)unlinkat(dfd, name, 0);

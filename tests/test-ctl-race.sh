@@ -29,6 +29,19 @@ ok "queued: the process took them" wait_for sh -c "'$ST' ctl $P | grep -q 'sampl
 ok "queued: neither was lost (backtrace=3 sample=5)" sh -c "'$ST' ctl $P | grep -q 'backtrace=3 sample=5'"
 "$ST" ctl "$P" set sample=2 >/dev/null 2>&1
 ok "taken: a later request changes what it names only" sh -c "'$ST' ctl $P | grep -q 'backtrace=3 sample=2'"
+# A process of the user's that takes the page's lock and keeps it: set gives
+# up after a second, saying so, rather than hang (root's ctl --all too).
+if command -v flock >/dev/null; then
+	flock "$D/sendtrace-ctl.$P" sleep 5 &
+	locker=$!
+	sleep 0.2
+	start=$(date +%s)
+	"$ST" ctl "$P" set sample=4 >/dev/null 2>"$T/lock.err"
+	eq "a lock kept: set fails (status 2)" "$?" 2
+	ok "a lock kept: set gives up within 2 s" test $(($(date +%s) - start)) -le 2
+	ok "a lock kept: and says why" grep -q "cannot lock its control page: another process holds it" "$T/lock.err"
+	kill $(cat "/proc/$locker/task/$locker/children") "$locker" 2>/dev/null
+fi
 touch "$T/idle.stop"
 wait
 

@@ -70,7 +70,20 @@ touch -d '-1 minute' "$D/sendtrace-ctl.$P" 2>/dev/null
 "$ST" ctl --all >/dev/null 2>&1
 ok "dropped: what it could not remove, root's ctl --all sweeps" test ! -e "$D/sendtrace-ctl.$P"
 
-# 4. A setuid-root program into which the library is loaded system-wide
+# 4. A program with a umask that takes the owner's bits away too: its
+# directory and page are 0700 and 0600 all the same, and its user reaches it.
+asnobody sh -c "umask 777; exec env SENDTRACE_CTL_DIR='$O/um' LD_PRELOAD='$LIB' SENDTRACE_ENABLE=0 \
+	'$H' loop '$O/um.stop' '$O/um.pid'" 2>"$T/um.err" &
+P=$(pid_of "$O/um.pid")
+ok "umask 777: the directory is 0700" sh -c "[ \"\$(stat -c %a '$O/um')\" = 700 ]"
+ok "umask 777: the page is 0600" sh -c "[ \"\$(stat -c %a '$O/um/sendtrace-ctl.$P')\" = 600 ]"
+asnobody env SENDTRACE_CTL_DIR="$O/um" "$ST" ctl "$P" on >"$T/um.on" 2>&1
+ok "umask 777: its user switches it on" grep -qx "$P: on" "$T/um.on"
+touch "$O/um.stop"
+wait
+eq "umask 777: no warning" "$(warnings "$T/um.err")" 0
+
+# 5. A setuid-root program into which the library is loaded system-wide
 # (AT_SECURE; as in test-secure.sh): it makes no page, wherever the
 # environment says, and ctl finds nothing to control.
 sysdir=
