@@ -36,40 +36,77 @@ struct ctl_opts {
 };
 
 /*
- * The page of PID, found in /proc/PID/maps: a file sendtrace-ctl.PID
- * (its contents are checked once open). Returns 1 and fills `path` (as the process sees it),
- * 0 if the process maps none (not traced, or not controllable), -1 if its
- * maps cannot be read (gone, or not ours).
+ * The pid PID has in its own pid namespace (the last of NSpid in
+ * /proc/PID/status), which names its page and is written in it: a process
+ * in a container is pid 1 there, whatever it is here. PID itself when the
+ * kernel does not say (before Linux 4.1), or the process is gone.
  */
-static int page_path(int pid, char *path, size_t cap, unsigned long *ino)
+static int inner_pid(int pid)
+{
+	char path[64], line[512];
+	int inner = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *end;
+		long v;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (p = line + 6; (v = strtol(p, &end, 10)), end != p; p = end)
+			if (v > 0 && v <= INT_MAX)
+				inner = (int)v;
+		break;
+	}
+	fclose(f);
+	return inner;
+}
+
+/*
+ * The page of PID, found in /proc/PID/maps: a file sendtrace-ctl.N, N its
+ * pid in its own namespace (its contents are checked once open). Returns 1
+ * and fills `path` (as the process sees it), its inode and its address
+ * range; 2 the same for a page whose name was taken away ("(deleted)":
+ * only /proc/PID/map_files reaches it); 0 if the process maps none (not
+ * traced, or not controllable); -1 if its maps cannot be read (gone, or
+ * not ours).
+ */
+static int page_path(int pid, char *path, size_t cap, unsigned long *ino, char *range,
+		     size_t rcap)
 {
 	char maps[64], line[PATH_MAX + 256], want[32];
 	FILE *f;
 	int found = 0;
 
 	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	snprintf(want, sizeof(want), "/" ST_CTL_PREFIX "%d", pid);
+	snprintf(want, sizeof(want), "/" ST_CTL_PREFIX "%d", inner_pid(pid));
 	f = fopen(maps, "re");
 	if (!f)
 		return -1;
-	while (!found && fgets(line, sizeof(line), f)) {
+	while (found != 1 && fgets(line, sizeof(line), f)) {
 		char *p = strchr(line, '/'), *end;
 		unsigned long i = 0;
+		int deleted;
 		size_t n;
 
 		if (!p)
 			continue;
 		n = strcspn(p, "\n");
 		p[n] = '\0';
-		/* A page unlinked under the process ("(deleted)") cannot be opened by name. */
-		if (n > 10 && !strcmp(p + n - 10, " (deleted)"))
-			continue;
+		deleted = n > 10 && !strcmp(p + n - 10, " (deleted)");
+		if (deleted)
+			p[n - 10] = '\0';
 		end = strrchr(p, '/');
 		if (strcmp(end, want) != 0 || sscanf(line, "%*s %*s %*s %*s %lu", &i) != 1)
 			continue;
 		snprintf(path, cap, "%s", p);
+		snprintf(range, rcap, "%.*s", (int)strcspn(line, " "), line);
 		*ino = i;
-		found = 1;
+		found = deleted ? 2 : 1;
 	}
 	if (ferror(f))
 		found = -1;
@@ -95,7 +132,7 @@ static long proc_uid(int pid)
  */
 static int target_open(int pid, struct target *t, int quiet)
 {
-	char path[PATH_MAX], root[PATH_MAX + 32];
+	char path[PATH_MAX], root[PATH_MAX + 32], range[64];
 	unsigned long ino = 0;
 	struct stat sb;
 	long uid = proc_uid(pid);
@@ -116,17 +153,35 @@ static int target_open(int pid, struct target *t, int quiet)
 				  pid, uid);
 		return -1;
 	}
-	r = page_path(pid, path, sizeof(path), &ino);
+	r = page_path(pid, path, sizeof(path), &ino, range, sizeof(range));
 	if (r <= 0) {
 		if (!quiet)
 			cli_error(r < 0 ? "ctl: %d: cannot read its memory map (%s)"
-					: "ctl: %d: not traced by sendtrace, or loaded with "
-					  "SENDTRACE_CTL=off%s",
+					: "ctl: %d: not traced by sendtrace, loaded with "
+					  "SENDTRACE_CTL=off, or without a control page%s",
 				  pid, r < 0 ? strerror(errno) : "");
 		return -1;
 	}
-	snprintf(root, sizeof(root), "/proc/%d/root%s", pid, path);
-	t->fd = open(root, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * Through /proc/PID/map_files (root): exactly the file mapped, even
+	 * if its name was taken away meanwhile. Else by its name, through
+	 * /proc/PID/root (its own mount namespace: a PrivateTmp= service's
+	 * /tmp), else as we see it.
+	 */
+	snprintf(root, sizeof(root), "/proc/%d/map_files/%s", pid, range);
+	t->fd = open(root, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (t->fd < 0 && r == 2) {
+		if (!quiet)
+			cli_error("ctl: %d: its control page %s was removed (by ctl --all while it "
+				  "exec'ed, or by a process of the same pid number in another pid "
+				  "namespace sharing the directory): only root can reach it",
+				  pid, path);
+		return -1;
+	}
+	if (t->fd < 0) {
+		snprintf(root, sizeof(root), "/proc/%d/root%s", pid, path);
+		t->fd = open(root, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	}
 	if (t->fd < 0)
 		t->fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (t->fd < 0) {
@@ -138,9 +193,17 @@ static int target_open(int pid, struct target *t, int quiet)
 				      : "");
 		return -1;
 	}
-	/* The file the process maps, of its user, and whole: never anything else. */
+	/*
+	 * The file the process maps, whole, with one name or none (a second
+	 * link could be any file of the user's), and of the process's user: root, who may
+	 * open anything, must not write into a third user's file. A process
+	 * that made its page as root and then dropped to another user has a
+	 * page of root's.
+	 */
 	if (fstat(t->fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_ino != ino ||
-	    sb.st_size < ST_CTL_SIZE || (getuid() != 0 && sb.st_uid != getuid())) {
+	    sb.st_size < ST_CTL_SIZE || sb.st_nlink > 1 ||
+	    (sb.st_uid != (uid_t)uid && sb.st_uid != 0) ||
+	    (getuid() != 0 && sb.st_uid != getuid())) {
 		cli_error("ctl: %d: %s is not its control page", pid, path);
 		close(t->fd);
 		return -1;
@@ -151,7 +214,8 @@ static int target_open(int pid, struct target *t, int quiet)
 		close(t->fd);
 		return -1;
 	}
-	if (t->p->magic != ST_CTL_MAGIC || t->p->size != sizeof(*t->p) || t->p->pid != pid) {
+	if (t->p->magic != ST_CTL_MAGIC || t->p->size != sizeof(*t->p) ||
+	    t->p->pid != inner_pid(pid)) {
 		cli_error("ctl: %d: %s is not a control page of this version of sendtrace", pid,
 			  path);
 		munmap(t->p, ST_CTL_SIZE);
@@ -195,23 +259,30 @@ static void show_status(struct target *t, int json)
 	page_str(trace, sizeof(trace), p->trace, sizeof(p->trace));
 	page_str(filter, sizeof(filter), p->cur_filter, sizeof(p->cur_filter));
 	if (json) {
+		/*
+		 * The strings are the traced user's (comm, a path) and may not be
+		 * UTF-8, which jansson refuses: escaped as `show` prints names.
+		 */
+		char *ecomm = esc_str(comm), *etrace = esc_str(trace), *efilter = esc_str(filter);
 		json_t *o = json_pack(
-		    "{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s?}", "pid", t->pid,
-		    "comm", comm, "on", on, "events", (json_int_t)c[ST_COUNT_EVENTS], "dropped",
+		    "{s:i, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:s, s:s?, s:b}", "pid", t->pid,
+		    "comm", ecomm, "on", on, "events", (json_int_t)c[ST_COUNT_EVENTS], "dropped",
 		    (json_int_t)c[ST_COUNT_DROPPED], "capped", (json_int_t)c[ST_COUNT_CAPPED],
 		    "filtered", (json_int_t)c[ST_COUNT_FILTERED], "sampled_out",
 		    (json_int_t)c[ST_COUNT_SAMPLED_OUT], "backtrace", (int)p->cur_backtrace,
-		    "sample", p->cur_sample > 1 ? (int)p->cur_sample : 1, "filter", filter, "trace",
-		    p->sink_open ? trace : NULL);
+		    "sample", p->cur_sample > 1 ? (int)p->cur_sample : 1, "filter", efilter, "trace",
+		    p->sink_open == 1 ? etrace : NULL, "trace_failed", p->sink_open == 2);
+		char *out = o ? json_dumps(o, JSON_COMPACT) : NULL;
 
-		if (o) {
-			char *s = json_dumps(o, JSON_COMPACT);
-
-			if (s)
-				puts(s);
-			free(s);
-			json_decref(o);
-		}
+		if (out)
+			puts(out);
+		else
+			cli_error("ctl: %d: cannot encode its status as JSON", t->pid);
+		free(out);
+		json_decref(o);
+		free(ecomm);
+		free(etrace);
+		free(efilter);
 		return;
 	}
 	printf("%d ", t->pid);
@@ -232,8 +303,12 @@ static void show_status(struct target *t, int json)
 		putchar('\'');
 	}
 	fputs("; trace ", stdout);
-	if (p->sink_open)
+	if (p->sink_open == 1)
 		esc_put(stdout, trace);
+	else if (p->sink_open == 2)
+		fputs("(none: it could not be made when switched on; the process said why on its "
+		      "stderr)",
+		      stdout);
 	else
 		fputs("(none yet: no file until it records)", stdout);
 	putchar('\n');
@@ -247,32 +322,57 @@ static void show_status(struct target *t, int json)
 static int set_settings(struct target *t, const struct ctl_opts *o)
 {
 	struct st_ctlpage *p = t->p;
-	uint32_t seq;
-	int waited;
+	uint32_t seq, done;
+	int32_t bt, sample;
+	int waited, pending;
 	char reply[sizeof(p->reply) + 1];
 
-	if (flock(t->fd, LOCK_EX) != 0) {
-		cli_error("ctl: %d: cannot lock its control page: %s", t->pid, strerror(errno));
-		return EXIT_TROUBLE;
+	/*
+	 * Another ctl holds the lock for microseconds; a process of the user's
+	 * that took it and kept it must not hang this one (root's --all): 1 s.
+	 */
+	for (waited = 0; flock(t->fd, LOCK_EX | LOCK_NB) != 0; waited++) {
+		if (errno != EWOULDBLOCK || waited == 1000) {
+			cli_error("ctl: %d: cannot lock its control page: %s", t->pid,
+				  errno == EWOULDBLOCK ? "another process holds it" : strerror(errno));
+			return EXIT_TROUBLE;
+		}
+		nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED);
+	/*
+	 * The request before this one, not taken yet (the process made no
+	 * traced call since): what it asked and this one does not is asked
+	 * again, or `set backtrace=4` then `set sample=10` would lose the
+	 * first. Not one a writer left half-written (seq odd).
+	 */
+	pending = !(seq & 1) && __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) != seq;
+	bt = o->backtrace >= 0 ? (int32_t)o->backtrace
+	     : pending	       ? __atomic_load_n(&p->backtrace, __ATOMIC_RELAXED)
+			       : -1;
+	sample = o->sample >= 0 ? (int32_t)o->sample
+		 : pending	? __atomic_load_n(&p->sample, __ATOMIC_RELAXED)
+				: -1;
 	seq += (seq & 1) ? 1 : 2; /* a writer that died mid-way left it odd */
 	__atomic_store_n(&p->seq, seq - 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&p->backtrace, (int32_t)o->backtrace, __ATOMIC_RELAXED);
-	__atomic_store_n(&p->sample, (int32_t)o->sample, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->backtrace, bt, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->sample, sample, __ATOMIC_RELAXED);
 	if (o->filter) {
 		memset(p->filter, 0, sizeof(p->filter));
 		memcpy(p->filter, o->filter, strlen(o->filter));
 	}
-	__atomic_store_n(&p->has_filter, o->filter != NULL, __ATOMIC_RELAXED);
+	if (o->filter || !pending)
+		__atomic_store_n(&p->has_filter, o->filter != NULL, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->seq, seq, __ATOMIC_RELEASE);
 	flock(t->fd, LOCK_UN);
-	for (waited = 0; waited < 100; waited += 2) {
-		if (__atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) == seq)
+	/* Taken when the process took this request or a later one (which holds it). */
+	for (waited = 0;; waited += 2) {
+		done = __atomic_load_n(&p->applied, __ATOMIC_ACQUIRE);
+		if ((int32_t)(done - seq) >= 0 || waited >= 100)
 			break;
 		nanosleep(&(struct timespec){0, 2000000}, NULL);
 	}
-	if (__atomic_load_n(&p->applied, __ATOMIC_ACQUIRE) != seq) {
+	if ((int32_t)(done - seq) < 0) {
 		printf("%d: asked; it applies them at its next traced call\n", t->pid);
 		return EXIT_OK;
 	}
@@ -309,12 +409,67 @@ static int act_on(struct target *t, const struct ctl_opts *o)
 	}
 }
 
+/* The inodes of the control pages processes map, as far as we may read their maps. */
+struct inos {
+	unsigned long *v;
+	size_t n, cap;
+};
+
+static void mapped_pages(struct inos *s)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char maps[300], line[PATH_MAX + 256];
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%s/maps", e->d_name);
+		if (!(f = fopen(maps, "re")))
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strstr(line, "/" ST_CTL_PREFIX);
+			unsigned long i;
+
+			if (!p || strchr(p + 1, '/') || sscanf(line, "%*s %*s %*s %*s %lu", &i) != 1)
+				continue;
+			if (s->n == s->cap) {
+				unsigned long *v = realloc(s->v, (s->cap * 2 + 16) * sizeof(*v));
+
+				if (!v)
+					break;
+				s->v = v;
+				s->cap = s->cap * 2 + 16;
+			}
+			s->v[s->n++] = i;
+		}
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+}
+
+static int mapped(const struct inos *s, unsigned long ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i] == ino)
+			return 1;
+	return 0;
+}
+
 /*
  * The private directories this user's pages may be in (control.c picks one
- * of them): what a crashed process left there is swept, if its process is
- * gone or no longer maps it. Returns how many were removed.
+ * of them): what a crashed process left there is swept, if no process maps
+ * it. Not just its own process: a child forked without atfork handlers maps
+ * its parent's page until its first traced call, and a process in a pid
+ * namespace sharing the directory has a page named by its pid there, which
+ * here may be another process's. Returns how many were removed.
  */
-static int sweep_dir(const char *dir)
+static int sweep_dir(const char *dir, const struct inos *maps)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -323,7 +478,7 @@ static int sweep_dir(const char *dir)
 	if (!d)
 		return 0;
 	while ((e = readdir(d))) {
-		char path[PATH_MAX], mine[PATH_MAX];
+		char path[PATH_MAX], mine[PATH_MAX], range[64];
 		unsigned long ino = 0;
 		struct stat sb;
 		char *end;
@@ -338,12 +493,14 @@ static int sweep_dir(const char *dir)
 		if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) ||
 		    (getuid() != 0 && sb.st_uid != getuid()))
 			continue;
-		/* A page made this instant is not mapped yet: only old ones. */
-		if (time(NULL) - sb.st_mtime < 2)
+		/*
+		 * A page made this instant is not mapped yet, nor is one during
+		 * an exec (the library touches it first): only old ones.
+		 */
+		if (time(NULL) - sb.st_mtime < 2 || mapped(maps, sb.st_ino))
 			continue;
-		if (page_path((int)pid, mine, sizeof(mine), &ino) == 1 && ino == sb.st_ino)
-			continue;
-		if (proc_uid((int)pid) >= 0 && page_path((int)pid, mine, sizeof(mine), &ino) < 0)
+		if (proc_uid((int)pid) >= 0 &&
+		    page_path((int)pid, mine, sizeof(mine), &ino, range, sizeof(range)) < 0)
 			continue; /* alive, and its maps unreadable: not ours to judge */
 		if (unlink(path) == 0)
 			removed++;
@@ -355,33 +512,37 @@ static int sweep_dir(const char *dir)
 static int sweep(void)
 {
 	const char *env = getenv("SENDTRACE_CTL_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	struct inos maps = {NULL, 0, 0};
 	char dir[PATH_MAX];
 	int n = 0;
 
+	mapped_pages(&maps);
 	if (env && env[0] == '/')
-		n += sweep_dir(env);
+		n += sweep_dir(env, &maps);
 	if (xdg && xdg[0] == '/') {
 		snprintf(dir, sizeof(dir), "%s/" ST_CTL_DIRNAME, xdg);
-		n += sweep_dir(dir);
+		n += sweep_dir(dir, &maps);
 	}
 	if (getuid() == 0) {
 		/* Root's processes, and those that became another user since (creds.c). */
 		DIR *d = opendir("/tmp");
 		struct dirent *e;
 
-		n += sweep_dir("/run/" ST_CTL_DIRNAME);
+		n += sweep_dir("/run/" ST_CTL_DIRNAME, &maps);
 		while (d && (e = readdir(d))) {
 			if (strncmp(e->d_name, ST_CTL_DIRNAME "-", strlen(ST_CTL_DIRNAME) + 1))
 				continue;
 			snprintf(dir, sizeof(dir), "/tmp/%s", e->d_name);
-			n += sweep_dir(dir);
+			n += sweep_dir(dir, &maps);
 		}
 		if (d)
 			closedir(d);
+		free(maps.v);
 		return n;
 	}
 	snprintf(dir, sizeof(dir), "/tmp/" ST_CTL_DIRNAME "-%u", (unsigned)getuid());
-	n += sweep_dir(dir);
+	n += sweep_dir(dir, &maps);
+	free(maps.v);
 	return n;
 }
 
@@ -397,7 +558,7 @@ static int each_traced(const struct ctl_opts *o, int *found)
 		return EXIT_TROUBLE;
 	}
 	while ((e = readdir(d))) {
-		char path[PATH_MAX], *end;
+		char path[PATH_MAX], range[64], *end;
 		unsigned long ino;
 		struct target t;
 		long pid = strtol(e->d_name, &end, 10);
@@ -407,7 +568,7 @@ static int each_traced(const struct ctl_opts *o, int *found)
 			continue;
 		if (getuid() != 0 && proc_uid((int)pid) != (long)getuid())
 			continue;
-		if (page_path((int)pid, path, sizeof(path), &ino) != 1)
+		if (page_path((int)pid, path, sizeof(path), &ino, range, sizeof(range)) <= 0)
 			continue;
 		if (target_open((int)pid, &t, 1) != 0)
 			continue;

@@ -29,6 +29,8 @@ int st_fds_held;
 static int st_ctl_busy;
 static char st_ctl_path[4096];
 static int st_ctl_mapped;
+/* The page's inode: at exit, the name is taken away only if it is still ours. */
+static ino_t st_ctl_ino;
 /* The unwinder's stacks were set aside at start: backtraces may be switched on later. */
 static int st_ctl_bt_ready;
 
@@ -81,39 +83,56 @@ static uint64_t st_starttime(void)
 }
 
 /*
- * Is dir (made 0700 if absent) a real directory of this user that nobody
- * else may enter? One that anybody else could use (a symlink, open to others)
- * is said; another user's private one is only skipped, unless it was the
- * last choice: a process that became another user meets its old one.
+ * This process has no page, so `sendtrace ctl` cannot reach it: said once
+ * (a fork()ed child of a process that said it stays silent), and only when
+ * it matters most, loaded dormant, when nothing will ever switch it on; or
+ * `always` (a directory that is not private, which someone may have made
+ * for that). A recording process does not warn: what keeps its page from
+ * being made (a small RLIMIT_FSIZE or RLIMIT_NOFILE, a full disk) often
+ * stops its trace file too, which says so, and a program is owed one line
+ * at most. `err` names the cause, or `why` says it in words.
  */
-static int st_ctl_dir_ok(const char *dir, int last)
-{
-	struct stat sb;
-	int unsafe;
+static int st_ctl_warned;
 
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-		return 0;
-	if (lstat(dir, &sb) != 0)
-		return 0;
-	unsafe = !S_ISDIR(sb.st_mode) || (sb.st_mode & 077);
-	if (unsafe || sb.st_uid != geteuid()) {
-		/* In /tmp, anyone could have made it first: never used. */
-		if (unsafe || last)
-			st_warn("control directory ", dir,
-				" is not a private directory of this user (0700, not a symlink): "
-				"not used");
-		return 0;
+static void st_ctl_cannot(const char *what, const char *path, const char *why, int err,
+			  int always)
+{
+	static char tail[256];
+	const char *name = NULL, *rest = st_ctl_local.on ? ": `sendtrace ctl` cannot reach this process"
+							: ": `sendtrace ctl` cannot reach this process, "
+							  "loaded dormant: it records nothing";
+	size_t n = 0;
+
+	if (st_ctl_warned || (st_ctl_local.on && !always))
+		return;
+	st_ctl_warned = 1;
+	tail[n++] = ' ';
+	tail[n++] = '(';
+	if (!why) {
+#ifdef HAVE_STRERRORNAME_NP
+		name = strerrorname_np(err); /* a constant table: no allocation, no locale */
+#endif
+		if (!name) {
+			tail[n++] = 'E';
+			n += st_fmt_uint(tail + n, (unsigned)err);
+		}
+		why = name ? name : "";
 	}
-	return 1;
+	st_copy_str(tail + n, sizeof(tail) - n, why);
+	n += strlen(tail + n);
+	if (n + 2 < sizeof(tail)) {
+		tail[n++] = ')';
+		st_copy_str(tail + n, sizeof(tail) - n, rest);
+	}
+	st_warn(what, path, tail);
 }
 
 /*
- * The private directory the pages live in, the first that is usable of:
- * SENDTRACE_CTL_DIR, $XDG_RUNTIME_DIR/sendtrace, /run/sendtrace for root,
- * /tmp/sendtrace-UID. A process that became another user (creds.c) may no
- * longer use the first ones: it goes on down the list.
+ * The private directories the pages may live in, in order: SENDTRACE_CTL_DIR,
+ * $XDG_RUNTIME_DIR/sendtrace, /run/sendtrace for root, /tmp/sendtrace-UID.
+ * Candidate i into dir, or 0 when there is no such candidate.
  */
-static int st_ctl_dir(char *dir, size_t cap)
+static int st_ctl_candidate(int i, char *dir, size_t cap)
 {
 	const char *env = secure_getenv("SENDTRACE_CTL_DIR");
 	const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
@@ -121,74 +140,136 @@ static int st_ctl_dir(char *dir, size_t cap)
 	struct stat sb;
 	size_t n;
 
-	if (env && env[0] == '/' && strlen(env) < cap) {
-		st_copy_str(dir, cap, env);
-		if (st_ctl_dir_ok(dir, 0))
+	switch (i) {
+	case 0:
+		if (!env || env[0] != '/' || strlen(env) >= cap)
 			return 0;
-	}
-	if (xdg && xdg[0] == '/' && strlen(xdg) + 16 < cap) {
+		st_copy_str(dir, cap, env);
+		return 1;
+	case 1:
+		if (!xdg || xdg[0] != '/' || strlen(xdg) + 16 >= cap)
+			return 0;
 		st_copy_str(dir, cap, xdg);
 		strcat(dir, "/" ST_CTL_DIRNAME);
-		if (st_ctl_dir_ok(dir, 0))
+		return 1;
+	case 2:
+		if (uid != 0 || stat("/run", &sb) != 0 || sb.st_uid != 0)
 			return 0;
-	}
-	if (uid == 0 && stat("/run", &sb) == 0 && sb.st_uid == 0) {
 		st_copy_str(dir, cap, "/run/" ST_CTL_DIRNAME);
-		if (st_ctl_dir_ok(dir, 0))
-			return 0;
+		return 1;
+	case 3:
+		st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
+		n = strlen(dir);
+		dir[n + st_fmt_uint(dir + n, uid)] = '\0';
+		return 1;
+	default:
+		return 0;
 	}
-	st_copy_str(dir, cap, "/tmp/" ST_CTL_DIRNAME "-");
-	n = strlen(dir);
-	dir[n + st_fmt_uint(dir + n, uid)] = '\0';
-	return st_ctl_dir_ok(dir, 1) ? 0 : -1;
 }
 
-/* st_ctl_path: DIR/sendtrace-ctl.PID for this user and process; -1 without a directory. */
-static int st_ctl_make_path(void)
+/* Make dir 0700 if absent; 0, or -1 with errno when it cannot be made. */
+static int st_ctl_dir_make(const char *dir)
 {
-	char dir[3900];
-	size_t n;
-
-	st_ctl_path[0] = '\0';
-	if (st_ctl_dir(dir, sizeof(dir)) != 0)
-		return -1;
-	n = strlen(dir);
-	memcpy(st_ctl_path, dir, n);
-	memcpy(st_ctl_path + n, "/" ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX));
-	n += sizeof(ST_CTL_PREFIX);
-	st_ctl_path[n + st_fmt_uint(st_ctl_path + n, (unsigned long long)st_pid)] = '\0';
+	if (mkdir(dir, 0700) == 0)
+		(void)chmod(dir, 0700); /* whatever the program's umask took away */
+	else if (errno != EEXIST)
+		return -1; /* not ours to make (another user's XDG_RUNTIME_DIR, read-only) */
 	return 0;
 }
 
-/* Map ctl.PID (made 0600 if absent): the page, or NULL. */
-static struct st_ctlpage *st_ctl_map(const char *path)
+/*
+ * The directory, open, and checked on the fd rather than by name (a check by
+ * name could be raced by anyone who may rename in its parent): a real
+ * directory (not a symlink) of this user that nobody else may enter. In
+ * /tmp, anyone could have made it first. Returns the fd, -1 (errno: could
+ * not open) or -2 (not private).
+ */
+static int st_ctl_dir_open(const char *dir)
 {
-	struct st_fdlock l;
-	struct st_ctlpage *p = NULL;
-	struct rlimit rl;
+	struct stat sb;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ELOOP || errno == ENOTDIR ? -2 : -1;
+	if (st_fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+	    (sb.st_mode & 077)) {
+		st_sys_close(fd);
+		return -2;
+	}
+	return fd;
+}
+
+/* Another user's private directory (not a symlink, closed to others): not ours, not unsafe. */
+static int st_ctl_dir_foreign(const char *dir)
+{
+	struct stat sb;
+
+	return lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && !(sb.st_mode & 077) &&
+	       sb.st_uid != geteuid();
+}
+
+/*
+ * Map `name` in the directory: the page the previous image of this process
+ * left (an exec: same pid, same start time), which it keeps (*kept = 1), or
+ * a new one. Anything else by that name (the page of an ended process whose
+ * pid this one reuses, perhaps still mapped by a process of the same pid
+ * number in another pid namespace; a symlink; a hard link; another user's
+ * file; a file of the wrong size) is never written, grown or truncated: the
+ * name is taken from it and a new file made (O_EXCL). The new file's block
+ * is written, not just sized: a write to a hole in a mapping is SIGBUS in
+ * the program when the file system is full or the quota spent. NULL with
+ * errno set when there is no page.
+ */
+static struct st_ctlpage *st_ctl_map(int dfd, const char *name, uint64_t start, int *kept)
+{
+	static const char zero[ST_CTL_SIZE];
+	struct st_ctlpage *p;
 	struct stat sb;
 	void *m;
-	int fd;
+	int fd, e;
 
-	/* Growing the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
-	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < ST_CTL_SIZE)
-		return NULL;
-	if (st_tmp_begin(&l) != 0)
-		return NULL;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	*kept = 0;
+	/* Opened only if a regular file: opening a FIFO or a device can do something. */
+	fd = fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode)
+		 ? openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+		 : -1;
 	if (fd >= 0) {
 		if (st_fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
-		    sb.st_nlink == 1 &&
-		    (sb.st_size == ST_CTL_SIZE || ftruncate(fd, ST_CTL_SIZE) == 0)) {
-			m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-			if (m != MAP_FAILED)
-				p = m;
+		    sb.st_nlink == 1 && sb.st_size == ST_CTL_SIZE &&
+		    (m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) !=
+			MAP_FAILED) {
+			p = m;
+			if (p->magic == ST_CTL_MAGIC && p->size == sizeof(*p) && p->pid == st_pid &&
+			    start && p->starttime == start) {
+				st_ctl_ino = sb.st_ino;
+				st_sys_close(fd);
+				*kept = 1;
+				return p;
+			}
+			munmap(m, ST_CTL_SIZE);
 		}
 		st_sys_close(fd);
 	}
-	st_tmp_end(&l);
-	return p;
+	(void)unlinkat(dfd, name, 0);
+	fd = openat(dfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd < 0)
+		return NULL;
+	errno = ENOSPC; /* a short write sets none */
+	/*
+	 * 0600 whatever the program's umask: ctl, and this process's next image
+	 * after an exec, open it for writing.
+	 */
+	if (fchmod(fd, 0600) != 0 || pwrite(fd, zero, sizeof(zero), 0) != (ssize_t)sizeof(zero) ||
+	    (m = mmap(NULL, ST_CTL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		e = errno;
+		(void)unlinkat(dfd, name, 0);
+		st_sys_close(fd);
+		errno = e;
+		return NULL;
+	}
+	st_ctl_ino = st_fstat(fd, &sb) == 0 ? sb.st_ino : 0;
+	st_sys_close(fd);
+	return m;
 }
 
 /* The settings in force, where `ctl status` reads them. */
@@ -200,6 +281,63 @@ static void st_ctl_publish(struct st_ctlpage *p)
 }
 
 /*
+ * The page `name` in the first usable directory (st_ctl_candidate), its
+ * path in st_ctl_path. A process that became another user (creds.c) finds
+ * the first ones are no longer its own: another user's private directory
+ * is passed over quietly while a later one may do; one that is not private
+ * (a symlink, open to others: someone may have made it for that) is said.
+ * NULL when there is none, having said why once (st_ctl_cannot).
+ */
+static struct st_ctlpage *st_ctl_make(const char *name, uint64_t start, int *keep)
+{
+	struct st_ctlpage *p = NULL;
+	struct st_fdlock l;
+	char dir[3900];
+	size_t n;
+	int i, dfd = -1, err = 0, last = 0;
+
+	*keep = 0;
+	for (i = 0; i < 4 && !p; i++) {
+		if (!st_ctl_candidate(i, dir, sizeof(dir)))
+			continue;
+		last = i == 3;
+		if (st_ctl_dir_make(dir) != 0) {
+			err = errno;
+			if (last)
+				st_ctl_cannot("cannot make control directory ", dir, NULL, err, 0);
+			continue;
+		}
+		if (st_tmp_begin(&l) != 0)
+			return NULL;
+		dfd = st_ctl_dir_open(dir);
+		err = errno;
+		if (dfd >= 0) {
+			p = st_ctl_map(dfd, name, start, keep);
+			err = errno;
+			st_sys_close(dfd);
+		}
+		st_tmp_end(&l);
+		n = strlen(dir);
+		memcpy(st_ctl_path, dir, n);
+		st_ctl_path[n] = '/';
+		st_copy_str(st_ctl_path + n + 1, sizeof(st_ctl_path) - n - 1, name);
+		if (dfd == -2 && (last || !st_ctl_dir_foreign(dir)))
+			st_ctl_cannot("control directory ", dir,
+				      "not a private directory of this user: 0700, not a symlink", 0,
+				      1);
+		else if (dfd == -1 && last)
+			st_ctl_cannot("cannot open control directory ", dir, NULL, err, 0);
+		else if (dfd >= 0 && !p)
+			st_ctl_cannot("cannot make control page ", st_ctl_path, NULL, err, 0);
+		if (dfd >= 0)
+			break; /* the directory was ours: whatever became of the page, stop here */
+	}
+	if (!p)
+		st_ctl_path[0] = '\0';
+	return p;
+}
+
+/*
  * A page for this process: a new one, or, after an exec (same pid, same
  * start time), the one the previous image of this process had, whose
  * switch the new image keeps: `ctl on` survives an exec.
@@ -207,26 +345,33 @@ static void st_ctl_publish(struct st_ctlpage *p)
 static void st_ctl_attach(int on)
 {
 	struct st_ctlpage *p;
+	struct rlimit rl;
 	uint64_t start = st_starttime();
-	int keep;
+	char name[sizeof(ST_CTL_PREFIX) + 24];
+	size_t n;
+	int keep = 0;
 
 	st_ctl_local.on = (uint32_t)on;
-	if (st_ctl_make_path() != 0)
+	/* Making the file past RLIMIT_FSIZE would raise SIGXFSZ in the program. */
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < ST_CTL_SIZE) {
+		st_ctl_cannot("no control page", "", "RLIMIT_FSIZE is below one page", 0, 0);
 		return;
-	p = st_ctl_map(st_ctl_path);
+	}
+	memcpy(name, ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX) - 1);
+	n = sizeof(ST_CTL_PREFIX) - 1;
+	name[n + st_fmt_uint(name + n, (unsigned long long)st_pid)] = '\0';
+	p = st_ctl_make(name, start, &keep);
 	if (!p) {
 		st_ctl_path[0] = '\0';
 		return;
 	}
-	keep = p->magic == ST_CTL_MAGIC && p->size == sizeof(*p) && p->pid == st_pid &&
-	       start && p->starttime == start;
 	if (keep) {
 		on = p->on != 0;
 		/* Settings asked of the previous image are asked again of this one. */
 		p->applied = 0;
 		memset(p->count, 0, sizeof(p->count));
 	} else {
-		memset(p, 0, ST_CTL_SIZE);
 		p->size = sizeof(*p);
 		p->pid = st_pid;
 		p->uid = (uint32_t)geteuid();
@@ -323,11 +468,30 @@ void st_ctl_after_fork(void)
 	st_ctl_seen = __atomic_load_n(&st_ctl->seq, __ATOMIC_ACQUIRE);
 }
 
-/* At exit: the page goes with the process (what a crash leaves, ctl sweeps). */
+/*
+ * At exit: the page goes with the process (what a crash leaves, ctl sweeps),
+ * if the name is still its page's: a process of the same pid number in
+ * another pid namespace, sharing the directory, may have taken the name.
+ */
 void st_ctl_exit(void)
 {
-	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed())
+	struct stat sb;
+
+	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed() && lstat(st_ctl_path, &sb) == 0 &&
+	    sb.st_ino == st_ctl_ino)
 		(void)unlink(st_ctl_path);
+}
+
+/*
+ * Before an exec: the page is left for the next image, which maps it again
+ * (same pid, same start time) and keeps its switch. Meanwhile no process
+ * maps it, and `ctl --all` sweeps pages nobody maps unless they changed in
+ * the last two seconds: its time is set to now. One system call per exec.
+ */
+void st_ctl_exec(void)
+{
+	if (st_ctl_mapped && st_ctl_path[0] && !st_sandboxed())
+		(void)utimensat(AT_FDCWD, st_ctl_path, NULL, AT_SYMLINK_NOFOLLOW);
 }
 
 /* The trace file is open: say where, for `ctl status`. */
@@ -335,6 +499,12 @@ void st_ctl_sink_opened(const char *path)
 {
 	st_copy_str(st_ctl->trace, sizeof(st_ctl->trace), path);
 	__atomic_store_n(&st_ctl->sink_open, 1, __ATOMIC_RELEASE);
+}
+
+/* Switched on, the trace file could not be made (a sandbox, a full disk): ctl says so. */
+void st_ctl_sink_failed(void)
+{
+	__atomic_store_n(&st_ctl->sink_open, 2, __ATOMIC_RELEASE);
 }
 
 static void st_ctl_refuse(struct st_ctlpage *p, const char *why)
@@ -405,42 +575,50 @@ void st_ctl_apply(void)
 
 /*
  * The effective uid is about to become `to` (-1: unchanged). The page's
- * name lies in the old user's private directory, where the new user cannot
- * remove it: take the name down now, while it still can be (the mapping
- * stays, the process is unfindable for the moment of the switch), and make
- * the page anew where it belongs once the switch is done.
+ * name lies in the old user's private directory, where the new user can
+ * neither remove it at exit nor, unless root, reach it: the name is taken
+ * down now, while it still can be (the mapping stays; the process is
+ * unfindable for the moment of the switch), and the page made anew where it
+ * belongs once the switch is done.
  */
 static int st_ctl_moves;
 
 int st_ctl_uid_leaving(uid_t to)
 {
+	struct stat sb;
+
 	if (!st_ctl_mapped || to == (uid_t)-1 || to == geteuid() || st_sandboxed() ||
 	    !st_same_memory_as_pid())
 		return 0;
 	/* Each move leaves the old mapping behind (another thread may be reading it). */
 	if (st_ctl_moves >= 64)
 		return 0;
-	(void)unlink(st_ctl_path);
+	if (st_ctl_path[0] && lstat(st_ctl_path, &sb) == 0 && sb.st_ino == st_ctl_ino)
+		(void)unlink(st_ctl_path);
 	return 1;
 }
 
 /*
- * After the switch (or its failure): the page made again, in the directory
- * of the user the process now is, holding what the old one held.
+ * After the switch (or its failure, when the page is made again where it
+ * was): a page in the directory of the user the process now is, holding
+ * what the old one held.
  */
 void st_ctl_uid_changed(int ok)
 {
 	struct st_ctlpage *old = st_ctl, *p;
+	char name[sizeof(ST_CTL_PREFIX) + 24];
+	size_t n;
+	int keep;
 
 	(void)ok;
 	st_ctl_moves++;
-	if (st_ctl_make_path() != 0)
+	memcpy(name, ST_CTL_PREFIX, sizeof(ST_CTL_PREFIX) - 1);
+	n = sizeof(ST_CTL_PREFIX) - 1;
+	name[n + st_fmt_uint(name + n, (unsigned long long)st_pid)] = '\0';
+	/* start 0: whatever has the name is never kept, a new page is made. */
+	p = st_ctl_make(name, 0, &keep);
+	if (!p)
 		return; /* the old mapping stays in use, unreachable: not controllable */
-	p = st_ctl_map(st_ctl_path);
-	if (!p) {
-		st_ctl_path[0] = '\0';
-		return;
-	}
 	memcpy(p, old, sizeof(*p));
 	p->uid = (uint32_t)geteuid();
 	__atomic_store_n(&st_ctl, p, __ATOMIC_RELEASE);

@@ -52,7 +52,7 @@ struct st_ctlpage {
 	char filter[1024];
 	/* ---- written by the library ---- */
 	uint32_t applied;     /* the last even seq the library took (or refused) */
-	uint32_t sink_open;   /* 1 once the trace file is open */
+	uint32_t sink_open;   /* 1 once the trace file is open; 2 it could not be made when switched on */
 	int32_t cur_backtrace; /* the settings in force */
 	int32_t cur_sample;
 	char cur_filter[1024];

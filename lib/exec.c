@@ -25,8 +25,10 @@ static void st_before_exec(void)
 {
 	int saved = errno;
 
-	if (st_ready && st_same_memory_as_pid())
+	if (st_ready && st_same_memory_as_pid()) {
 		st_sink_exec();
+		st_ctl_exec(); /* the next image finds the page: not swept meanwhile */
+	}
 	errno = saved;
 }
 

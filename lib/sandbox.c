@@ -140,7 +140,15 @@ void st_sandbox_enter(int strict)
 		st_thread_ids(t);
 	st_sock_learn_all();
 	st_arena_reserve();
-	if (st_sink_reserve((size_t)st_config.reserve_kib << 10) != 0)
+	/*
+	 * Dormant, there is no file to claim room in, and none is made for
+	 * this (nothing is recorded yet); once inside, none can be: say so now,
+	 * while the warning may still be written.
+	 */
+	if (st_sink_usable() && !st_sink_active())
+		st_warn("a seccomp filter while dormant: if switched on, this process cannot record ",
+			"(its trace file cannot be made inside the sandbox): ", st_sink_path());
+	else if (st_sink_reserve((size_t)st_config.reserve_kib << 10) != 0)
 		st_warn("cannot claim room ahead in trace file ", st_sink_path(),
 			" for the seccomp sandbox; events past what fits are dropped");
 	/*

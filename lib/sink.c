@@ -66,9 +66,13 @@ static __attribute__((noinline)) int st_sink_open_late(void)
 		__atomic_store_n(&st_sink.state, ST_SINK_OFF, __ATOMIC_RELEASE);
 		st_warn("switched on inside a seccomp sandbox: trace file ", st_sink.path,
 			" cannot be opened now; the program runs on untraced");
+		st_ctl_sink_failed();
 		return 0;
 	}
-	return st_sink_open_path();
+	if (st_sink_open_path())
+		return 1;
+	st_ctl_sink_failed(); /* `ctl status` says so: the process said why on its stderr */
+	return 0;
 }
 
 int st_sink_ready(void)

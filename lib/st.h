@@ -109,8 +109,10 @@ void st_ctl_init(void) ST_HIDDEN;
 void st_ctl_start(void) ST_HIDDEN;
 void st_ctl_after_fork(void) ST_HIDDEN;
 void st_ctl_exit(void) ST_HIDDEN;
+void st_ctl_exec(void) ST_HIDDEN;
 void st_ctl_apply(void) ST_HIDDEN;
 void st_ctl_sink_opened(const char *path) ST_HIDDEN;
+void st_ctl_sink_failed(void) ST_HIDDEN;
 int st_ctl_wants_bt_stacks(void) ST_HIDDEN;
 /* Around setuid and kin (creds.c): 1 if the page was taken down to move it. */
 int st_ctl_uid_leaving(uid_t new_euid) ST_HIDDEN;
