@@ -1,4 +1,4 @@
-/* filterspec.c: the one filter syntax, parsed and matched the same way by the library and the CLI. */
+/* filterspec.c: the one filter syntax, parsed and matched alike by the library and the CLI. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -19,7 +19,7 @@
  */
 
 const char *const st_fs_call_names[ST_FS_NCALLS] = {
-    "send",	  "sendto",  "sendmsg", "sendmmsg", "write", "writev",	"sendfile",
+    "send",	  "sendto",  "sendmsg", "sendmmsg", "write", "writev",	 "sendfile",
     "sendfile64", "connect", "accept",	"accept4",  "close", "shutdown",
 };
 
@@ -85,11 +85,8 @@ int st_fs_calls(const char *s, size_t n, unsigned *mask, struct st_fs_error *e)
 		const char *name;
 		unsigned extra;
 	} groups[] = {
-	    {"all", ST_FS_SENDS},
-	    {"lifecycle", ST_FS_LIFECYCLE},
-	    {"sendto", 1u << 0},
-	    {"sendfile", 1u << 7},
-	    {"accept", 1u << 10},
+	    {"all", ST_FS_SENDS},  {"lifecycle", ST_FS_LIFECYCLE}, {"sendto", 1u << 0},
+	    {"sendfile", 1u << 7}, {"accept", 1u << 10},
 	};
 	const char *p = s, *end = s + n;
 
@@ -396,16 +393,18 @@ int st_fs_add(struct st_fs *f, const char *term, size_t n, struct st_fs_error *e
 		f->terms |= term[0] == 'e' ? ST_FS_ERRORS : ST_FS_LINT;
 		return 0;
 	}
-	if (!st_fs_eq(term, kl, "call") && !st_fs_eq(term, kl, "fd") && !st_fs_eq(term, kl, "flag") &&
-	    !st_fs_eq(term, kl, "peer") && !st_fs_eq(term, kl, "port") &&
-	    !st_fs_eq(term, kl, "min-len") && !st_fs_eq(term, kl, "max-len"))
+	if (!st_fs_eq(term, kl, "call") && !st_fs_eq(term, kl, "fd") &&
+	    !st_fs_eq(term, kl, "flag") && !st_fs_eq(term, kl, "peer") &&
+	    !st_fs_eq(term, kl, "port") && !st_fs_eq(term, kl, "min-len") &&
+	    !st_fs_eq(term, kl, "max-len"))
 		return st_fs_fail(e, term, kl, "unknown term", ST_FS_TERMS_HINT);
 	if (!vl)
 		return st_fs_fail(e, NULL, 0, "needs a value", "(KEY=VALUE, no spaces around =)");
 	switch (term[0] == 'm' ? term[1] : term[0]) {
 	case 'c':
 		if (f->terms & ST_FS_CALL)
-			return st_fs_fail(e, NULL, 0, "call given twice", "(give one list: call=a,b)");
+			return st_fs_fail(e, NULL, 0, "call given twice",
+					  "(give one list: call=a,b)");
 		f->terms |= ST_FS_CALL;
 		return st_fs_calls(v, vl, &f->calls, e);
 	case 'f':
@@ -419,7 +418,8 @@ int st_fs_add(struct st_fs *f, const char *term, size_t n, struct st_fs_error *e
 			return 0;
 		}
 		if (f->terms & ST_FS_FLAG)
-			return st_fs_fail(e, NULL, 0, "flag given twice", "(give one list: flag=a,b)");
+			return st_fs_fail(e, NULL, 0, "flag given twice",
+					  "(give one list: flag=a,b)");
 		f->terms |= ST_FS_FLAG;
 		return st_fs_flags(v, vl, &f->flags, e);
 	case 'p':
@@ -430,8 +430,9 @@ int st_fs_add(struct st_fs *f, const char *term, size_t n, struct st_fs_error *e
 		unsigned bit = term[1] == 'i' ? ST_FS_MINLEN : ST_FS_MAXLEN;
 
 		if (f->terms & bit)
-			return st_fs_fail(e, NULL, 0, bit == ST_FS_MINLEN ? "min-len given twice"
-									  : "max-len given twice",
+			return st_fs_fail(e, NULL, 0,
+					  bit == ST_FS_MINLEN ? "min-len given twice"
+							      : "max-len given twice",
 					  "");
 		if (st_fs_number(v, vl, ~0ull, 0, &num) != 0)
 			return st_fs_fail(e, v, vl, "not a byte count", "");

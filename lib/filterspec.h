@@ -1,4 +1,4 @@
-/* filterspec.h: the one filter syntax ("call=send fd=3 peer=10.0.0.1:53 errors"), for the library and the CLI. */
+/* filterspec.h: the one filter syntax ("call=send peer=10.0.0.1:53 errors"), for lib and CLI. */
 #ifndef ST_FILTERSPEC_H
 #define ST_FILTERSPEC_H
 
@@ -9,9 +9,9 @@
  * The call names, in the order of the library's enum st_callkind (st.h,
  * which checks it): a filter's call set is a bit per name.
  */
-#define ST_FS_NCALLS	 13
-#define ST_FS_SENDS	 0xffu		/* send .. sendfile64: "all" */
-#define ST_FS_LIFECYCLE	 (0x1fu << 8)	/* connect, accept, accept4, close, shutdown */
+#define ST_FS_NCALLS	13
+#define ST_FS_SENDS	0xffu	     /* send .. sendfile64: "all" */
+#define ST_FS_LIFECYCLE (0x1fu << 8) /* connect, accept, accept4, close, shutdown */
 extern const char *const st_fs_call_names[ST_FS_NCALLS];
 /* The index of a call name, or -1. */
 int st_fs_call_index(const char *name, size_t n);

@@ -1,4 +1,4 @@
-/* recfilter.c: which calls are recorded: the filter (SENDTRACE_FILTER) and sampling (SENDTRACE_SAMPLE), changeable at run time. */
+/* recfilter.c: which calls are recorded: SENDTRACE_FILTER and SENDTRACE_SAMPLE, live. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* t-filter.c: SENDTRACE_FILTER records exactly the calls `show --filter` selects from a full trace, term by term. */
+/* t-filter.c: SENDTRACE_FILTER records what show --filter selects from a full trace, per term. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -97,7 +97,8 @@ void th_workload(void)
 	write(tc, buf, 14);
 	{
 		struct iovec iov[2] = {{buf, 5}, {buf, 10}};
-		struct msghdr m = {.msg_name = &a4, .msg_namelen = l4, .msg_iov = iov, .msg_iovlen = 2};
+		struct msghdr m = {
+		    .msg_name = &a4, .msg_namelen = l4, .msg_iov = iov, .msg_iovlen = 2};
 
 		sendmsg(u4, &m, 0);
 	}
@@ -106,17 +107,17 @@ void th_workload(void)
 
 		writev(tc, iov, 2);
 	}
-	send(dead[0], buf, 17, MSG_NOSIGNAL); /* EPIPE */
+	send(dead[0], buf, 17, MSG_NOSIGNAL);	       /* EPIPE */
 	send(sp[0], buf, 18, MSG_MORE | MSG_NOSIGNAL); /* MSG_MORE on AF_UNIX: a finding */
 	{
 		struct iovec i1 = {buf, 9}, i2 = {buf, 10};
 		struct mmsghdr mm[2];
 
 		memset(mm, 0, sizeof(mm));
-		mm[0].msg_hdr = (struct msghdr){.msg_name = &a4, .msg_namelen = l4, .msg_iov = &i1,
-						.msg_iovlen = 1};
-		mm[1].msg_hdr = (struct msghdr){.msg_name = &a4, .msg_namelen = l4, .msg_iov = &i2,
-						.msg_iovlen = 1};
+		mm[0].msg_hdr = (struct msghdr){
+		    .msg_name = &a4, .msg_namelen = l4, .msg_iov = &i1, .msg_iovlen = 1};
+		mm[1].msg_hdr = (struct msghdr){
+		    .msg_name = &a4, .msg_namelen = l4, .msg_iov = &i2, .msg_iovlen = 1};
 		sendmmsg(u4, mm, 2, 0);
 	}
 	sendto(u4, buf, 20, 0, (struct sockaddr *)&a4b, l4b);
@@ -124,7 +125,8 @@ void th_workload(void)
 	send(uc, buf, 22, 0);
 	{
 		struct iovec iov = {buf, 23};
-		struct msghdr m = {.msg_name = &a4b, .msg_namelen = l4b, .msg_iov = &iov, .msg_iovlen = 1};
+		struct msghdr m = {
+		    .msg_name = &a4b, .msg_namelen = l4b, .msg_iov = &iov, .msg_iovlen = 1};
 
 		sendmsg(u4, &m, 0);
 	}
@@ -133,8 +135,8 @@ void th_workload(void)
 		struct mmsghdr mm;
 
 		memset(&mm, 0, sizeof(mm));
-		mm.msg_hdr = (struct msghdr){.msg_name = &a4b, .msg_namelen = l4b, .msg_iov = &iov,
-					     .msg_iovlen = 1};
+		mm.msg_hdr = (struct msghdr){
+		    .msg_name = &a4b, .msg_namelen = l4b, .msg_iov = &iov, .msg_iovlen = 1};
 		sendmmsg(u4, &mm, 1, 0);
 	}
 	shutdown(tc, SHUT_WR);
@@ -264,7 +266,7 @@ static void shown(const char *args, const char *trace, char *out, size_t cap)
 
 /* Canonical form of an expected list given as "11 12 connect/%d ...". */
 static void expect(char *out, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void expect(char *out, size_t cap, const char *fmt, ...)
 {
 	char text[1024], *keys[128], *tok, *save = NULL;
@@ -311,11 +313,12 @@ static void check(const char *spec, const char *options, int life, const char *w
 	}
 	shown("", base, all, sizeof(all));
 	if (!*got)
-		TH_OK(filtered < 0, "nothing recorded, so no exit record either (active processes)");
+		TH_OK(filtered < 0,
+		      "nothing recorded, so no exit record either (active processes)");
 	else
 		TH_OK(filtered == ncalls(all) - ncalls(got),
-	      "the exit record counts %lld filtered (want %d)", filtered,
-	      ncalls(all) - ncalls(got));
+		      "the exit record counts %lld filtered (want %d)", filtered,
+		      ncalls(all) - ncalls(got));
 }
 
 static int receivers(void)
@@ -328,7 +331,8 @@ static int receivers(void)
 	rx4 = th_udp_receiver(AF_INET, &a, &l);
 	rx4b = th_udp_receiver(AF_INET, &a, &l);
 	{
-		struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+					  .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 		int s = socket(AF_INET6, SOCK_DGRAM, 0);
 
 		if (s >= 0 && bind(s, (struct sockaddr *)&a6, sizeof(a6)) == 0)
@@ -346,7 +350,8 @@ static int receivers(void)
 	if (lis < 0 || bind(lis, (struct sockaddr *)&a, sizeof(a)) || listen(lis, 64))
 		return -1;
 	snprintf(uxpath, sizeof(uxpath), "%s/st-tf-%d.sock",
-		 getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp", (int)getpid());
+		 getenv("TMPDIR") && getenv("TMPDIR")[0] ? getenv("TMPDIR") : "/tmp",
+		 (int)getpid());
 	if (strlen(uxpath) >= sizeof(u.sun_path) - 1)
 		snprintf(uxpath, sizeof(uxpath), "/tmp/st-tf-%d.sock", (int)getpid());
 	snprintf(u.sun_path, sizeof(u.sun_path), "%s", uxpath);
@@ -472,8 +477,8 @@ static int filter_main(void)
 	expect(want, sizeof(want), "12 22");
 	check(spec, opts, 0, want);
 	expect(want, sizeof(want), "15 16");
-	check("peer=127.0.0.1 min-len=15 max-len=16", "--peer=127.0.0.1 --filter='min-len=15 max-len=16'",
-	      0, want);
+	check("peer=127.0.0.1 min-len=15 max-len=16",
+	      "--peer=127.0.0.1 --filter='min-len=15 max-len=16'", 0, want);
 	snprintf(spec, sizeof(spec), "errors call=send fd=%d", fd_dead);
 	expect(want, sizeof(want), "17");
 	check(spec, NULL, 0, want);

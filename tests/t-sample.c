@@ -1,4 +1,5 @@
-/* t-sample.c: SENDTRACE_SAMPLE=10 records about one call in ten, every failure and finding, and stats scales it back. */
+/* t-sample.c: SENDTRACE_SAMPLE=10 records about one call in ten, every failure and finding, and
+ * stats scales it back. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <signal.h>
@@ -85,9 +86,8 @@ static int near(long long got, long long n, const char *what)
 
 static long long stat_of(json_t *stats, const char *call, const char *field)
 {
-	return json_integer_value(json_object_get(json_object_get(json_object_get(stats, "calls"),
-								    call),
-						  field));
+	return json_integer_value(
+	    json_object_get(json_object_get(json_object_get(stats, "calls"), call), field));
 }
 
 static int sample_main(void)
@@ -137,8 +137,8 @@ static int sample_main(void)
 	near(n[6], N_V, "successful writevs (decided after encoding)");
 	TH_OK(lint[7] == 0 && lint[8] == 0 && lint[6] == 0, "those have no findings");
 	TH_OK(n[5] == N_FAIL, "every failed send is recorded: %lld of %d", n[5], N_FAIL);
-	TH_OK(n[3] == N_LINT && lint[3] == N_LINT, "every send with a finding is recorded: %lld of %d",
-	      n[3], N_LINT);
+	TH_OK(n[3] == N_LINT && lint[3] == N_LINT,
+	      "every send with a finding is recorded: %lld of %d", n[3], N_LINT);
 	TH_OK(n[4] == N_MSG && lint[4] == N_MSG,
 	      "every sendmsg with a finding is recorded: %lld of %d", n[4], N_MSG);
 	TH_OK(sampled_out == N_A + N_B + N_V - (n[6] + n[7] + n[8]),
@@ -154,7 +154,8 @@ static int sample_main(void)
 	cmd[len] = '\0';
 	TH_OK(p && pclose(p) == 0, "stats --json exits 0");
 	stats = json_loads(cmd, 0, NULL);
-	TH_OK(json_is_true(json_object_get(stats, "estimated")), "stats --json: \"estimated\":true");
+	TH_OK(json_is_true(json_object_get(stats, "estimated")),
+	      "stats --json: \"estimated\":true");
 	TH_OK(!strcmp(json_string_value(th_get(stats, "sample.rate")) ?: "", "1 in 10"),
 	      "and the rate, 1 in 10");
 	{
@@ -162,18 +163,18 @@ static int sample_main(void)
 		long long exact = 10 * (n[7] + n[8]) + n[5] + n[3];
 		double sd = 10 * sqrt((N_A + N_B) * 0.1 * 0.9);
 
-		TH_OK(est == exact, "send: each recorded success counts 10, each failure and finding 1 "
-				    "(%lld, want %lld)",
+		TH_OK(est == exact,
+		      "send: each recorded success counts 10, each failure and finding 1 "
+		      "(%lld, want %lld)",
 		      est, exact);
 		TH_OK(fabs((double)(est - want)) <= 5 * sd,
 		      "send: the estimate %lld is near the %lld sends made (+- %.0f)", est, want,
 		      5 * sd);
-		TH_OK(stat_of(stats, "send", "errors") == N_FAIL, "send: errors counted once each: %lld",
-		      stat_of(stats, "send", "errors"));
+		TH_OK(stat_of(stats, "send", "errors") == N_FAIL,
+		      "send: errors counted once each: %lld", stat_of(stats, "send", "errors"));
 		TH_OK(stat_of(stats, "writev", "calls") == 10 * n[6], "writev: %lld estimated",
 		      stat_of(stats, "writev", "calls"));
-		TH_OK(stat_of(stats, "send", "bytes") ==
-			  10 * (7 * n[7] + 8 * n[8]) + 3 * N_LINT,
+		TH_OK(stat_of(stats, "send", "bytes") == 10 * (7 * n[7] + 8 * n[8]) + 3 * N_LINT,
 		      "send: bytes scaled alike: %lld", stat_of(stats, "send", "bytes"));
 	}
 	json_decref(stats);
@@ -212,7 +213,8 @@ static int sample_main(void)
 		no_rate += json_object_get(ev, "sample") != NULL;
 	}
 	TH_OK(n[7] == N_A && n[8] == N_B && n[6] == N_V && n[5] == N_FAIL,
-	      "SENDTRACE_SAMPLE=1 records every call (%lld %lld %lld %lld)", n[7], n[8], n[6], n[5]);
+	      "SENDTRACE_SAMPLE=1 records every call (%lld %lld %lld %lld)", n[7], n[8], n[6],
+	      n[5]);
 	TH_OK(no_rate == 0, "and no event carries a rate (%lld)", no_rate);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* test-filterspec.c: the one filter syntax: what it accepts, how it refuses, and that text and binary addresses match alike. */
+/* test-filterspec.c: the one filter syntax: what it accepts, how it refuses, and that text and
+ * binary addresses match alike. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stddef.h>
@@ -209,16 +210,18 @@ int main(void)
 	/* ---- the CLI's single options are terms added one by one ---- */
 	memset(&fs, 0, sizeof(fs));
 	CHECK(st_fs_add_text(&fs, "call=send", 9, &err) == 0 &&
-		  st_fs_add(&fs, "port=53", 7, &err) == 0 && st_fs_add(&fs, "errors", 6, &err) == 0 &&
+		  st_fs_add(&fs, "port=53", 7, &err) == 0 &&
+		  st_fs_add(&fs, "errors", 6, &err) == 0 &&
 		  fs.terms == (ST_FS_CALL | ST_FS_PEER | ST_FS_PORT | ST_FS_ERRORS),
 	      "--filter=call=send --port=53 --errors: %#x", fs.terms);
 	CHECK(st_fs_add(&fs, "call=write", 10, &err) != 0, "a second call term is refused");
 
 	/* ---- refused texts: the term, the part at fault, and why ---- */
-	CHECK_STR(refused("call=sendto,bogus"),
-		  "bad filter term 'call=sendto,bogus': unknown call 'bogus' (known: send, sendto, "
-		  "sendmsg, sendmmsg, write, writev, sendfile, sendfile64, connect, accept, accept4, "
-		  "close, shutdown, and the groups all and lifecycle)");
+	CHECK_STR(
+	    refused("call=sendto,bogus"),
+	    "bad filter term 'call=sendto,bogus': unknown call 'bogus' (known: send, sendto, "
+	    "sendmsg, sendmmsg, write, writev, sendfile, sendfile64, connect, accept, accept4, "
+	    "close, shutdown, and the groups all and lifecycle)");
 	CHECK_STR(refused("fd=3 colour=red"),
 		  "bad filter term 'colour=red': unknown term 'colour' (known: call=LIST, fd=N, "
 		  "flag=LIST, peer=ADDR, port=N, errors, lint, min-len=N, max-len=N)");
@@ -226,8 +229,10 @@ int main(void)
 	CHECK_STR(refused("fd=-1"), "bad filter term 'fd=-1': not a file descriptor number '-1'");
 	CHECK_STR(refused("fd=99999999999"),
 		  "bad filter term 'fd=99999999999': not a file descriptor number '99999999999'");
-	CHECK_STR(refused("fd"), "bad filter term 'fd': needs a value (KEY=VALUE, no spaces around =)");
-	CHECK_STR(refused("fd= 3"), "bad filter term 'fd=': needs a value (KEY=VALUE, no spaces around =)");
+	CHECK_STR(refused("fd"),
+		  "bad filter term 'fd': needs a value (KEY=VALUE, no spaces around =)");
+	CHECK_STR(refused("fd= 3"),
+		  "bad filter term 'fd=': needs a value (KEY=VALUE, no spaces around =)");
 	CHECK_STR(refused("errors=1"), "bad filter term 'errors=1': takes no value");
 	CHECK_STR(refused("flag=MORE,SHOUT"),
 		  "bad filter term 'flag=MORE,SHOUT': unknown flag 'SHOUT' (a MSG_* name, with or "
@@ -235,9 +240,10 @@ int main(void)
 	CHECK_STR(refused("flag=0"),
 		  "bad filter term 'flag=0': unknown flag '0' (a MSG_* name, with or without MSG_: "
 		  "MORE, NOSIGNAL, DONTWAIT, ...; or a number such as 0x8000)");
-	CHECK_STR(refused("peer=example.com"),
-		  "bad filter term 'peer=example.com': not an address 'example.com' (a.b.c.d[:port], "
-		  "an IPv6 address or [IPv6]:port, /unix/path or @abstract)");
+	CHECK_STR(
+	    refused("peer=example.com"),
+	    "bad filter term 'peer=example.com': not an address 'example.com' (a.b.c.d[:port], "
+	    "an IPv6 address or [IPv6]:port, /unix/path or @abstract)");
 	CHECK_STR(refused("peer=10.0.0.256"),
 		  "bad filter term 'peer=10.0.0.256': not an address '10.0.0.256' (a.b.c.d[:port], "
 		  "an IPv6 address or [IPv6]:port, /unix/path or @abstract)");
@@ -247,10 +253,12 @@ int main(void)
 	CHECK_STR(refused("peer=1.2.3.4:99999"),
 		  "bad filter term 'peer=1.2.3.4:99999': not an address '1.2.3.4:99999' "
 		  "(a.b.c.d[:port], an IPv6 address or [IPv6]:port, /unix/path or @abstract)");
-	CHECK_STR(refused("port=65536"), "bad filter term 'port=65536': not a port number '65536' (0 to 65535)");
+	CHECK_STR(refused("port=65536"),
+		  "bad filter term 'port=65536': not a port number '65536' (0 to 65535)");
 	CHECK_STR(refused("peer=1.2.3.4:53 port=53"),
 		  "bad filter term 'port=53': port given twice (in peer= and port=)");
-	CHECK_STR(refused("port=53 peer=/run/x"), "bad filter term 'peer=/run/x': a unix path has no port '/run/x'");
+	CHECK_STR(refused("port=53 peer=/run/x"),
+		  "bad filter term 'peer=/run/x': a unix path has no port '/run/x'");
 	CHECK_STR(refused("peer=::1 peer=::2"), "bad filter term 'peer=::2': peer given twice");
 	CHECK_STR(refused("fd=1 fd=2"), "bad filter term 'fd=2': fd given twice");
 	CHECK_STR(refused("call=send call=write"),
@@ -269,6 +277,7 @@ int main(void)
 	}
 	/* A tiny buffer: cut, but always a string. */
 	parse("colour=red");
-	CHECK(st_fs_error_text(&err, why, 8) == 7 && !strcmp(why, "bad fil"), "cut to fit: %s", why);
+	CHECK(st_fs_error_text(&err, why, 8) == 7 && !strcmp(why, "bad fil"), "cut to fit: %s",
+	      why);
 	return unit_done();
 }
