@@ -1,5 +1,4 @@
-/* t-sample.c: SENDTRACE_SAMPLE=10 records about one call in ten, every failure and finding, and
- * stats scales it back. */
+/* t-sample.c: SAMPLE=10 keeps one call in ten, and all failures and findings; stats scales up. */
 #define _GNU_SOURCE
 #include <math.h>
 #include <signal.h>

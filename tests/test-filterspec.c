@@ -1,5 +1,4 @@
-/* test-filterspec.c: the one filter syntax: what it accepts, how it refuses, and that text and
- * binary addresses match alike. */
+/* test-filterspec.c: the filter syntax: its terms, its errors, addresses as text and binary. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stddef.h>
