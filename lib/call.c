@@ -177,7 +177,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 		  void *site)
 {
 	struct st_thread *t;
-	int saved = errno, is_sock, early;
+	int saved = errno, is_sock, early, filtering;
 
 	st_ensure_init();
 	if (__builtin_expect(st_forked_silently(), 0))
@@ -185,8 +185,12 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	if (!st_ready || !st_sink_active() || !(st_config.calls & (1u << kind)))
 		goto untraced;
 	c->kind = kind;
+	c->defer = 0;
+	filtering = __atomic_load_n(&st_filter_now, __ATOMIC_RELAXED) != NULL;
+	if (filtering)
+		c->filt = NULL; /* set by st_filter_call when it keeps the call */
 	early = check == ST_ANY_FD || (check == ST_SOCKET_FD && st_config.fds == ST_FDS_ALL);
-	if (early && !st_filter_call(c, fd))
+	if (filtering && early && !st_filter_call(c, fd))
 		goto untraced;
 	t = st_thread_get();
 	if (!t || t->internal)
@@ -206,11 +210,19 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 		if (is_sock < 0 && (st_sandboxed() || st_fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode)))
 			goto untraced; /* beyond the table: asked each time */
 	}
-	if (!early && !st_filter_call(c, fd))
+	if (filtering && !early && !st_filter_call(c, fd))
+		goto untraced;
+	if ((c->defer & ST_DEFER_PEER) && !st_filter_peer(c, fd))
 		goto untraced;
 	c->t = t;
-	if (!st_filter_fd(c, fd))
-		goto untraced;
+	c->sample = __atomic_load_n(&st_sample_n, __ATOMIC_RELAXED);
+	c->out = 0;
+	if (__builtin_expect(c->sample > 1, 0))
+		c->out = (unsigned char)st_drawn_out(t, c->sample); /* unless it fails, or has findings */
+	else
+		c->sample = 0;
+	/* Anything left to decide after the call? Without, filt, defer and out are not read. */
+	c->decide = (unsigned char)(filtering | c->out | st_config.only_lint);
 	c->level = -1;
 	c->name = st_call_names[kind];
 	c->site = site;
@@ -237,7 +249,7 @@ int st_call_end(struct st_call *c, long long ret)
 	c->dur = st_now_mono() - c->t0;
 	c->ret = ret;
 	c->failed = ret < 0;
-	if ((c->filt || c->out || st_config.only_lint) && !st_filter_after(c)) {
+	if (c->decide && !st_filter_after(c)) {
 		errno = c->saved_errno;
 		return 0;
 	}
@@ -290,11 +302,11 @@ void st_call_emit(struct st_call *c)
 		return;
 	}
 	/* The rules are about sends; the lifecycle calls have none. */
-	if (c->lint_done)
-		findings = st_lint_json(c, c->lint_hits); /* decided before the event (recfilter.c) */
+	if (c->decide && c->lint_done)
+		findings = st_lint_json(c, c->lint_hits); /* decided early (recfilter.c) */
 	else
 		findings = st_config.lint && (ST_CALLS_SEND & (1u << c->kind)) ? st_lint(c) : 0;
-	if ((c->filt || c->out || st_config.only_lint) && !st_filter_emit(c, findings)) {
+	if (c->decide && !st_filter_emit(c, findings)) {
 		st_level_give(c->t, c->level);
 		errno = c->saved_errno;
 		return;

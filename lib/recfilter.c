@@ -40,9 +40,9 @@ struct st_live_filter {
 
 #define ST_FILTER_SLOTS 4
 static struct st_live_filter st_slots[ST_FILTER_SLOTS];
-static struct st_live_filter *st_current; /* NULL: no filter */
+struct st_live_filter *st_filter_now; /* NULL: no filter (st.h looks, inline) */
 static unsigned st_next_slot;
-static unsigned st_sample_n; /* 0 or 1: every call */
+unsigned st_sample_n; /* 0 or 1: every call */
 static unsigned long st_filtered, st_sampled_out;
 
 unsigned long st_filtered_count(void)
@@ -81,7 +81,7 @@ int st_live_set_filter(const char *text)
 	if (st_fs_parse(&fs, text ? text : "", n, &e) != 0)
 		return -1;
 	if (!fs.terms) {
-		__atomic_store_n(&st_current, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&st_filter_now, NULL, __ATOMIC_RELEASE);
 		return 0;
 	}
 	s = &st_slots[__atomic_fetch_add(&st_next_slot, 1, __ATOMIC_RELAXED) % ST_FILTER_SLOTS];
@@ -91,13 +91,13 @@ int st_live_set_filter(const char *text)
 	s->fs = fs;
 	memcpy(s->text, text, n + 1);
 	__atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
-	__atomic_store_n(&st_current, s, __ATOMIC_RELEASE);
+	__atomic_store_n(&st_filter_now, s, __ATOMIC_RELEASE);
 	return 0;
 }
 
 const char *st_live_filter_text(void)
 {
-	const struct st_live_filter *f = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	const struct st_live_filter *f = __atomic_load_n(&st_filter_now, __ATOMIC_ACQUIRE);
 
 	return f ? f->text : "";
 }
@@ -148,7 +148,7 @@ void st_filter_config(void)
 
 static const struct st_live_filter *st_filter_get(unsigned *seq)
 {
-	const struct st_live_filter *f = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+	const struct st_live_filter *f = __atomic_load_n(&st_filter_now, __ATOMIC_ACQUIRE);
 
 	if (f)
 		*seq = __atomic_load_n(&f->seq, __ATOMIC_ACQUIRE);
@@ -176,8 +176,6 @@ int st_filter_call(struct st_call *c, int fd)
 	unsigned seq = 0, defer = 0, tries;
 	int ok = 1;
 
-	c->filt = NULL;
-	c->defer = 0;
 	for (tries = 0; tries < 4; tries++) {
 		const struct st_fs *fs;
 
@@ -250,7 +248,7 @@ static uint64_t st_seed(struct st_thread *t)
 }
 
 /* Out of the sample: all but one call in n, on average. */
-static int st_drawn_out(struct st_thread *t, unsigned n)
+int st_drawn_out(struct st_thread *t, unsigned n)
 {
 	uint64_t x = t->rng;
 
@@ -264,31 +262,23 @@ static int st_drawn_out(struct st_thread *t, unsigned n)
 	return (((x >> 32) * n) >> 32) != 0;
 }
 
-int st_filter_fd(struct st_call *c, int fd)
+int st_filter_peer(struct st_call *c, int fd)
 {
-	unsigned n;
+	struct st_sockinfo si;
+	struct st_fs_addr a;
+	int known = st_fd_peek(fd, &si, &a), hit;
 
-	if (c->defer & ST_DEFER_PEER) {
-		struct st_sockinfo si;
-		struct st_fs_addr a;
-		int known = st_fd_peek(fd, &si, &a), hit;
-
-		if (!known)
-			known = st_peer_asked(fd, &a);
-		hit = known && a.kind != ST_FS_NONE && st_fs_match_addr(&c->filt->fs, &a);
-		if (!st_filter_same(c->filt, c->filt_seq)) {
-			c->filt = NULL; /* changed meanwhile: recorded */
-			c->defer = 0;
-		} else if (hit) {
-			c->defer &= (unsigned char)~ST_DEFER_PEER;
-		} else if (!st_names_peer(c->kind)) {
-			return st_turned_away(&st_filtered);
-		}
+	if (!known)
+		known = st_peer_asked(fd, &a);
+	hit = known && a.kind != ST_FS_NONE && st_fs_match_addr(&c->filt->fs, &a);
+	if (!st_filter_same(c->filt, c->filt_seq)) {
+		c->filt = NULL; /* changed meanwhile: recorded */
+		c->defer = 0;
+	} else if (hit) {
+		c->defer &= (unsigned char)~ST_DEFER_PEER;
+	} else if (!st_names_peer(c->kind)) {
+		return st_turned_away(&st_filtered);
 	}
-	n = __atomic_load_n(&st_sample_n, __ATOMIC_RELAXED);
-	c->sample = n > 1 ? n : 0;
-	c->out = n > 1 && st_drawn_out(c->t, n);
-	c->lint_done = 0;
 	return 1;
 }
 
@@ -412,6 +402,7 @@ static int st_unfound(struct st_call *c)
 
 int st_filter_after(struct st_call *c)
 {
+	c->lint_done = 0;
 	if (c->filt) {
 		int ok = st_after_terms(c, &c->filt->fs);
 

@@ -298,6 +298,7 @@ struct st_call {
 	unsigned filt_seq;
 	unsigned sample;   /* the sampling rate it was drawn at (>1), or 0 */
 	unsigned char out; /* drawn out: kept only if it fails or has findings */
+	unsigned char decide; /* filt, out or SENDTRACE_ONLY=lint: more to decide after the call */
 	unsigned char defer; /* ST_DEFER_*: what is left to decide after the call */
 	unsigned char lint_done;
 	unsigned long long lint_hits; /* with lint_done: the rules that fired, decided early */
@@ -345,10 +346,19 @@ enum {
 	ST_DEFER_LINT = 16,  /* only calls with findings */
 };
 void st_filter_config(void) ST_HIDDEN;
-/* The terms on the call itself (call, fd, flag, length given): 0 if turned away (counted). */
+/* The filter in force (NULL for none) and the sampling rate: one load each on the hot path. */
+extern struct st_live_filter *st_filter_now ST_HIDDEN;
+extern unsigned st_sample_n ST_HIDDEN;
+/*
+ * The terms on the call itself (call, fd, flag, length given), with a
+ * filter in force: 0 if turned away (counted). c->filt and c->defer are
+ * set when it is kept; the caller cleared them.
+ */
 int st_filter_call(struct st_call *c, int fd) ST_HIDDEN;
-/* With the fd known: the peer term by the fd table, and the sampling draw. 0 if turned away. */
-int st_filter_fd(struct st_call *c, int fd) ST_HIDDEN;
+/* With ST_DEFER_PEER: the peer term by the fd table. 0 if turned away. */
+int st_filter_peer(struct st_call *c, int fd) ST_HIDDEN;
+/* The sampling draw: 1 when the call is out of the sample (1 in n stay in). */
+int st_drawn_out(struct st_thread *t, unsigned n) ST_HIDDEN;
 /* After the call, before a level is taken: 0 if not recorded (counted). */
 int st_filter_after(struct st_call *c) ST_HIDDEN;
 /* After encoding, with the findings: 0 if not recorded after all (counted). */
@@ -363,7 +373,7 @@ void st_filter_counts_reset(void) ST_HIDDEN;
 int st_live_set_filter(const char *text) ST_HIDDEN; /* 0 ok; -1 bad text (nothing said) */
 void st_live_set_sample(unsigned n) ST_HIDDEN;	     /* 0 or 1: every call */
 unsigned st_live_sample(void) ST_HIDDEN;	     /* 1: every call */
-/* The text of the filter in force ("" for none); it stays valid until the filter is set 3 more times. */
+/* The text of the filter in force ("" for none), valid until the filter is set 3 more times. */
 const char *st_live_filter_text(void) ST_HIDDEN;
 /* ---- addr.c: module and offset of an address ---- */
 size_t st_addr_module(uintptr_t ip, char *obj, size_t cap, uintptr_t *off) ST_HIDDEN;
@@ -479,11 +489,13 @@ unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
 void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
 		 unsigned long long *total) ST_HIDDEN;
 /* The total st_json_iov would give, without encoding anything. */
-unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov, long cnt) ST_HIDDEN;
+unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov,
+				long cnt) ST_HIDDEN;
 /* scratch: room (the level's gather buffer) for reading the msg_len of messages not listed. */
 /* Returns the bytes asked for in the messages listed (the event's len). */
-unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
-				struct st_msginfo *mi, char *scratch, size_t scratch_size) ST_HIDDEN;
+unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen,
+				int sent, struct st_msginfo *mi, char *scratch,
+				size_t scratch_size) ST_HIDDEN;
 
 /* ---- sendfile.c ---- */
 void st_json_infd(struct st_json *j, int in_fd) ST_HIDDEN;

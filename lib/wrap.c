@@ -66,7 +66,7 @@ static ssize_t st_next_sendfile(int out, int in, off_t *off, size_t count)
 	return st_sys(SYS_sendfile, out, in, off, count);
 }
 
-static void st_json_flags(struct st_call *c, int flags)
+static inline __attribute__((always_inline)) void st_json_flags(struct st_call *c, int flags)
 {
 	c->flags = flags;
 	c->has_flags = 1;
