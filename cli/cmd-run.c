@@ -370,7 +370,7 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			o->style = 2;
 			break;
 		case 256:
-			/* Refused here, as the library would refuse it, rather than warned of later. */
+			/* Refused here as the library would refuse it, not warned of later. */
 			if (filter_text_ok(optarg) != 0)
 				return -1;
 			o->filter = optarg;

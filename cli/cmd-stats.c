@@ -427,11 +427,12 @@ static void print_text(struct stats *st)
 
 	if (st->sampled) {
 		rates(st, rate, sizeof(rate));
-		printf("ESTIMATES: %lu of the %lu events read were sampled at %s (SENDTRACE_SAMPLE):\n"
-		       "each successful call without findings stands for as many calls as its rate\n"
-		       "(1 in 10: 10 calls), each failed call or call with findings for itself. The\n"
-		       "calls, bytes, times, percentiles and histograms below are estimates.\n\n",
-		       st->sampled, st->events, rate);
+		printf(
+		    "ESTIMATES: %lu of the %lu events read were sampled at %s (SENDTRACE_SAMPLE):\n"
+		    "each successful call without findings stands for as many calls as its rate\n"
+		    "(1 in 10: 10 calls), each failed call or call with findings for itself. The\n"
+		    "calls, bytes, times, percentiles and histograms below are estimates.\n\n",
+		    st->sampled, st->events, rate);
 	}
 	printf("%-10s %10s %8s %14s %12s %10s %10s\n", "call", "calls", "errors", "bytes",
 	       "total ms", "p50 us", "p99 us");
@@ -531,8 +532,9 @@ static void print_json(struct stats *st)
 		json_object_set_new(root, "sample",
 				    json_pack("{s:s, s:I, s:I, s:I, s:I}", "rate", rate, "rate_min",
 					      (json_int_t)st->rate_min, "rate_max",
-					      (json_int_t)st->rate_max, "events", (json_int_t)st->sampled,
-					      "events_read", (json_int_t)st->events));
+					      (json_int_t)st->rate_max, "events",
+					      (json_int_t)st->sampled, "events_read",
+					      (json_int_t)st->events));
 	}
 	json_object_set_new(root, "calls", calls);
 	json_object_set_new(root, "peers", peers);

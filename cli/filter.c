@@ -130,8 +130,8 @@ static int filter_value(struct filter *f, int opt, const char *arg)
  */
 int filter_option(struct filter *f, int opt, const char *arg)
 {
-	static const char *const names[] = {"pid",   "tid",	"call",	   "fd",      "flag",
-					    "errors", "lint",	"peer",	   "since",   "until",
+	static const char *const names[] = {"pid",    "tid",	 "call",    "fd",    "flag",
+					    "errors", "lint",	 "peer",    "since", "until",
 					    "port",   "min-len", "max-len", "filter"};
 	int r = filter_value(f, opt, arg);
 

@@ -29,10 +29,10 @@ struct run_opts {
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
 	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
 	"      --all-procs    start and exit records for processes that send nothing\n"            \
-	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"            \
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"         \
 	"      --filter SPEC  record only the calls SPEC matches: \"call=send port=53\",\n"        \
 	"                     as show --filter (FILTERS in sendtrace(1)) [SENDTRACE_FILTER]\n"     \
-	"      --sample N     record about one call in N, and every failed call and call\n"       \
+	"      --sample N     record about one call in N, and every failed call and call\n"        \
 	"                     with findings; stats scales the counts back [SENDTRACE_SAMPLE]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);

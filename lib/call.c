@@ -217,8 +217,8 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	c->t = t;
 	c->sample = __atomic_load_n(&st_sample_n, __ATOMIC_RELAXED);
 	c->out = 0;
-	if (__builtin_expect(c->sample > 1, 0))
-		c->out = (unsigned char)st_drawn_out(t, c->sample); /* unless it fails, or has findings */
+	if (__builtin_expect(c->sample > 1, 0)) /* out: kept only if it fails or has findings */
+		c->out = (unsigned char)st_drawn_out(t, c->sample);
 	else
 		c->sample = 0;
 	/* Anything left to decide after the call? Without, filt, defer and out are not read. */

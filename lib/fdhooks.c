@@ -136,7 +136,8 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	c.arg = addr; /* the filter's peer term: where it connects */
 	c.argn = len;
-	r = ST_NEXT(connect) ? st_real.connect(fd, addr, len) : (int)st_sys(SYS_connect, fd, addr, len);
+	r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
+			     : (int)st_sys(SYS_connect, fd, addr, len);
 	saved = errno;
 	st_fd_changed(fd);
 	if (r == 0)

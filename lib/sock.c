@@ -198,8 +198,8 @@ static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_socki
 
 /* Keep what was learned, unless the number changed meanwhile (gen moved on). */
 static void st_fd_store(struct st_fd *e, unsigned gen, int kind, const struct stat *sb,
-			const struct st_sockinfo *si, const struct st_fs_addr *peer, const char *text,
-			size_t len, int settled, uint64_t now)
+			const struct st_sockinfo *si, const struct st_fs_addr *peer,
+			const char *text, size_t len, int settled, uint64_t now)
 {
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 

@@ -296,10 +296,10 @@ struct st_call {
 	/* Whether it is recorded (recfilter.c). */
 	const struct st_live_filter *filt; /* the filter it was judged by, NULL for none */
 	unsigned filt_seq;
-	unsigned sample;   /* the sampling rate it was drawn at (>1), or 0 */
-	unsigned char out; /* drawn out: kept only if it fails or has findings */
+	unsigned sample;      /* the sampling rate it was drawn at (>1), or 0 */
+	unsigned char out;    /* drawn out: kept only if it fails or has findings */
 	unsigned char decide; /* filt, out or SENDTRACE_ONLY=lint: more to decide after the call */
-	unsigned char defer; /* ST_DEFER_*: what is left to decide after the call */
+	unsigned char defer;  /* ST_DEFER_*: what is left to decide after the call */
 	unsigned char lint_done;
 	unsigned long long lint_hits; /* with lint_done: the rules that fired, decided early */
 	struct st_msginfo msg;
@@ -339,11 +339,11 @@ int st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
 
 /* ---- recfilter.c: which calls are recorded (SENDTRACE_FILTER, SENDTRACE_SAMPLE) ---- */
 enum {
-	ST_DEFER_PEER = 1,   /* the peer term waits for the destination (or accept's new fd) */
-	ST_DEFER_LEN = 2,    /* min-len/max-len wait for the iovecs' sum (writev, sendmsg) */
+	ST_DEFER_PEER = 1,    /* the peer term waits for the destination (or accept's new fd) */
+	ST_DEFER_LEN = 2,     /* min-len/max-len wait for the iovecs' sum (writev, sendmsg) */
 	ST_DEFER_LATELEN = 4, /* ... or for the encoded length (sendmmsg) */
-	ST_DEFER_ERRORS = 8, /* only failed calls */
-	ST_DEFER_LINT = 16,  /* only calls with findings */
+	ST_DEFER_ERRORS = 8,  /* only failed calls */
+	ST_DEFER_LINT = 16,   /* only calls with findings */
 };
 void st_filter_config(void) ST_HIDDEN;
 /* The filter in force (NULL for none) and the sampling rate: one load each on the hot path. */
@@ -371,8 +371,8 @@ void st_filter_counts_reset(void) ST_HIDDEN;
  * traced calls: a compiled filter is published whole, never edited in place.
  */
 int st_live_set_filter(const char *text) ST_HIDDEN; /* 0 ok; -1 bad text (nothing said) */
-void st_live_set_sample(unsigned n) ST_HIDDEN;	     /* 0 or 1: every call */
-unsigned st_live_sample(void) ST_HIDDEN;	     /* 1: every call */
+void st_live_set_sample(unsigned n) ST_HIDDEN;	    /* 0 or 1: every call */
+unsigned st_live_sample(void) ST_HIDDEN;	    /* 1: every call */
 /* The text of the filter in force ("" for none), valid until the filter is set 3 more times. */
 const char *st_live_filter_text(void) ST_HIDDEN;
 /* ---- addr.c: module and offset of an address ---- */
@@ -493,8 +493,8 @@ unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov,
 				long cnt) ST_HIDDEN;
 /* scratch: room (the level's gather buffer) for reading the msg_len of messages not listed. */
 /* Returns the bytes asked for in the messages listed (the event's len). */
-unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen,
-				int sent, struct st_msginfo *mi, char *scratch,
+unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
+				struct st_msginfo *mi, char *scratch,
 				size_t scratch_size) ST_HIDDEN;
 
 /* ---- sendfile.c ---- */

@@ -183,8 +183,7 @@ ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 	if (!st_call_end(&c, r))
 		return r;
 	st_json_flags(&c, flags);
-	c.len = st_json_mmsg(&c.j, vec, vlen, r, &c.msg,
-			     c.level >= 0 ? c.t->gather[c.level] : NULL,
+	c.len = st_json_mmsg(&c.j, vec, vlen, r, &c.msg, c.level >= 0 ? c.t->gather[c.level] : NULL,
 			     c.level >= 0 ? sizeof(c.t->gather[0]) : 0);
 	c.has_len = 1;
 	c.has_dest = 1; /* per message; the datagram rules look at each call's result */
