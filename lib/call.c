@@ -185,10 +185,9 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 	if (!st_ready || !st_sink_active() || !(st_config.calls & (1u << kind)))
 		goto untraced;
 	c->kind = kind;
+	c->filt = NULL; /* set by st_filter_call when it keeps the call */
 	c->defer = 0;
 	filtering = __atomic_load_n(&st_filter_now, __ATOMIC_RELAXED) != NULL;
-	if (filtering)
-		c->filt = NULL; /* set by st_filter_call when it keeps the call */
 	early = check == ST_ANY_FD || (check == ST_SOCKET_FD && st_config.fds == ST_FDS_ALL);
 	if (filtering && early && !st_filter_call(c, fd))
 		goto untraced;
@@ -221,7 +220,7 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 		c->out = (unsigned char)st_drawn_out(t, c->sample);
 	else
 		c->sample = 0;
-	/* Anything left to decide after the call? Without, filt, defer and out are not read. */
+	/* Anything left to decide after the call? (recfilter.c) */
 	c->decide = (unsigned char)(filtering | c->out | st_config.only_lint);
 	c->level = -1;
 	c->name = st_call_names[kind];
