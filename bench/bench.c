@@ -109,6 +109,21 @@ static void *worker(void *arg)
 			sendto(a, buf, 64, 0, (void *)&to, l);
 			recv(b, buf, 64, 0);
 		}
+	} else if (!strcmp(workload, "sendconn")) {
+		/* A connected UDP socket: a peer in the fd table, for the filters' peer term. */
+		struct sockaddr_in to = {.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		socklen_t l = sizeof(to);
+
+		a = socket(AF_INET, SOCK_DGRAM, 0);
+		b = socket(AF_INET, SOCK_DGRAM, 0);
+		if (bind(b, (void *)&to, l) || getsockname(b, (void *)&to, &l) ||
+		    connect(a, (void *)&to, l))
+			die("udp");
+		for (i = 0; i < iters; i++) {
+			send(a, buf, 64, 0);
+			recv(b, buf, 64, 0);
+		}
 	} else if (!strcmp(workload, "sendmsg")) {
 		char c1[16], c2[16], c3[32], cbuf[CMSG_SPACE(sizeof(int))], rbuf[64];
 		struct iovec iov[3] = {{c1, 16}, {c2, 16}, {c3, 32}}, riov = {rbuf, 64};
@@ -196,7 +211,8 @@ int main(int argc, char **argv)
 
 	if (argc != 4) {
 		fprintf(stderr, "usage: bench WORKLOAD THREADS ITERATIONS\n"
-				"workloads: send senddeep sendto sendmsg write writev sendfile\n");
+				"workloads: send senddeep sendto sendconn sendmsg write writev "
+				"devnull sendfile\n");
 		return 2;
 	}
 	workload = argv[1];

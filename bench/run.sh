@@ -9,6 +9,72 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/st-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 CALLS="send,sendto,sendmsg,sendmmsg,write,writev,sendfile,sendfile64"
 
+# Record-time filters and sampling: what a call turned away costs beside a
+# recorded one, in instructions (valgrind or perf, exact) and in ns (median
+# of REPS runs). `BENCH_ONLY=filter bench/run.sh ...` runs this part alone;
+# BENCH_N sets its iterations (default 20000; a smoke test can use 200).
+filter_bench() {
+	local n=${BENCH_N:-20000} w
+	echo "filtered and sampled-out sends beside recorded ones, 1 thread"
+	echo "(added = over untraced; /rec = added as a share of a recorded call's added cost)"
+	printf '%-9s %-34s %12s %10s %10s %6s\n' workload case ns/call added_ns instr/call /rec
+	for w in send sendconn; do
+		local base_ns base_ir rec_ir=0
+		base_ns=$(filter_ns "$w" "$n" X=1)
+		base_ir=$(filter_ir "$w" "$n" X=1)
+		while IFS='|' read -r label envs; do
+			[ "$w" = send ] && [ "$label" = "turned away: peer (fd table)" ] && continue
+			# shellcheck disable=SC2086
+			ns=$(filter_ns "$w" "$n" SENDTRACE_OUTPUT="$TMP/f.jsonl" LD_PRELOAD="$LIB" $envs)
+			# shellcheck disable=SC2086
+			ir=$(filter_ir "$w" "$n" SENDTRACE_OUTPUT="$TMP/f.jsonl" LD_PRELOAD="$LIB" $envs)
+			if [ "$label" = recorded ]; then
+				rec_ir=$(awk -v a="$ir" -v b="$base_ir" 'BEGIN {print a - b}')
+			fi
+			awk -v w="$w" -v l="$label" -v ns="$ns" -v b="$base_ns" -v ir="$ir" -v bi="$base_ir" \
+				-v ri="$rec_ir" 'BEGIN {
+				printf "%-9s %-34s %12.0f %10.0f %10s %6s\n", w, l, ns, ns - b,
+					(ir == "" ? "n/a" : sprintf("%.0f", ir - bi)),
+					(ir == "" || ri <= 0 ? "n/a" : sprintf("%.2f", (ir - bi) / ri)) }'
+		done <<-'EOF'
+			recorded|X=1
+			turned away: call (before it)|SENDTRACE_FILTER=call=write
+			turned away: fd (before it)|SENDTRACE_FILTER=fd=999
+			turned away: peer (fd table)|SENDTRACE_FILTER=peer=10.9.9.9
+			turned away: errors (after it)|SENDTRACE_FILTER=errors
+			sampled out (1 in 1000000)|SENDTRACE_SAMPLE=1000000
+			sampled out, lint off|SENDTRACE_SAMPLE=1000000 SENDTRACE_LINT=off
+		EOF
+	done
+}
+filter_ns() { # workload n env... -> median ns per iteration
+	local w=$1 n=$2 r
+	shift 2
+	for r in $(seq "$REPS"); do
+		rm -f "$TMP/f.jsonl"
+		env "$@" "$BENCH" "$w" 1 "$n" | awk '{print $1}'
+	done | median
+}
+filter_ir() { # workload n env... -> instructions per iteration (two lengths: start-up cancels)
+	local w=$1 n=$2 a b
+	shift 2
+	case $counter in
+	perf)
+		a=$(env "$@" perf stat -x, -e instructions:u "$BENCH" "$w" 1 "$n" 2>&1 >/dev/null |
+			awk -F, '/instructions/ {print $1}')
+		b=$(env "$@" perf stat -x, -e instructions:u "$BENCH" "$w" 1 "$((2 * n))" 2>&1 >/dev/null |
+			awk -F, '/instructions/ {print $1}') ;;
+	valgrind)
+		a=$(env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BENCH" "$w" 1 "$n" 2>&1 |
+			sed -n 's/.*refs: *//p' | tr -d ,)
+		b=$(env "$@" valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BENCH" "$w" 1 "$((2 * n))" 2>&1 |
+			sed -n 's/.*refs: *//p' | tr -d ,) ;;
+	*) return ;;
+	esac
+	rm -f "$TMP/f.jsonl"
+	awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}'
+}
+
 # Iterations per workload: enough to dwarf start-up, short enough to repeat.
 iters() {
 	case $1 in
@@ -38,6 +104,19 @@ run_mode() { # mode workload threads iterations -> ns per iteration
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
+
+# Instructions: valgrind counts them exactly, whatever the machine is doing.
+if perf stat -x, -e instructions:u true 2>&1 | grep -q '^[0-9]'; then
+	counter=perf
+elif command -v valgrind >/dev/null; then
+	counter=valgrind
+else
+	counter=none
+fi
+if [ "${BENCH_ONLY:-}" = filter ]; then
+	filter_bench
+	exit 0
+fi
 
 modes="untraced dormant traced strace"
 [ -n "$(full_env)" ] && modes="untraced dormant traced full strace"
@@ -74,14 +153,6 @@ for w in send senddeep sendto sendmsg write writev devnull sendfile; do
 	done
 done
 
-# Instructions: valgrind counts them exactly, whatever the machine is doing.
-if perf stat -x, -e instructions:u true 2>&1 | grep -q '^[0-9]'; then
-	counter=perf
-elif command -v valgrind >/dev/null; then
-	counter=valgrind
-else
-	counter=none
-fi
 echo
 echo "user-space instructions per call ($counter), 1 thread"
 count_ir() { # env... -- workload n
@@ -110,6 +181,9 @@ if [ "$counter" != none ]; then
 		rm -f "$TMP/ir.jsonl"
 	done
 fi
+
+echo
+filter_bench
 
 # System calls: strace -c counts them exactly. Two lengths, traced and untraced:
 # (traced(2n) - traced(n)) - (untraced(2n) - untraced(n)), over n, is what the

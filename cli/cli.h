@@ -6,6 +6,8 @@
 
 #include <jansson.h>
 
+#include "filterspec.h"
+
 /* Exit statuses, as grep has them. */
 #define EXIT_OK	      0
 #define EXIT_FINDINGS 1
@@ -134,14 +136,17 @@ struct evs { /* a string value as it is in the line: escapes not decoded */
 };
 struct evf {
 	long long v, ts, pid, tid, fd, ret, dur, len, bytes_sent;
-	int has_fd, has_sock, lint, big_bytes, odd;
+	long long sample;    /* the sampling rate it was recorded at (>1), else 0 */
+	long long flags_raw; /* with has_flags */
+	int has_fd, has_sock, has_len, has_flags, lint, big_bytes, odd;
 	unsigned seen; /* kept keys met so far: a second one sends the line to jansson */
 	struct evs event, call, err, addr, family, type, proto, peer, flags;
+	json_t *msgs; /* sendmmsg's messages, from jansson only (borrowed) */
 };
 int scan_event(const char *line, size_t n, struct evf *f);
 int evs_eq(const struct evs *v, const char *s);
 
-/* ---- filter.c: --pid, --call, --peer, ... for show and stats ---- */
+/* ---- filter.c: --pid, --call, --peer, --filter, ... for show, stats and pcap ---- */
 enum {
 	FILTER_PID = 1000,
 	FILTER_TID,
@@ -153,6 +158,10 @@ enum {
 	FILTER_PEER,
 	FILTER_SINCE,
 	FILTER_UNTIL,
+	FILTER_PORT,
+	FILTER_MINLEN,
+	FILTER_MAXLEN,
+	FILTER_SPEC,
 };
 #define FILTER_OPTIONS                                                                             \
 	{"pid", required_argument, NULL, FILTER_PID},                                              \
@@ -164,14 +173,17 @@ enum {
 	    {"lint", no_argument, NULL, FILTER_LINT},                                              \
 	    {"peer", required_argument, NULL, FILTER_PEER},                                        \
 	    {"since", required_argument, NULL, FILTER_SINCE},                                      \
+	    {"port", required_argument, NULL, FILTER_PORT},                                        \
+	    {"min-len", required_argument, NULL, FILTER_MINLEN},                                   \
+	    {"max-len", required_argument, NULL, FILTER_MAXLEN},                                   \
+	    {"filter", required_argument, NULL, FILTER_SPEC},                                      \
 	{                                                                                          \
 		"until", required_argument, NULL, FILTER_UNTIL                                     \
 	}
 
 struct filter {
-	long long pid, tid, fd;
-	int has_fd, errors, lint;
-	const char *calls, *flag, *peer;
+	long long pid, tid;
+	struct st_fs fs; /* the terms the library's SENDTRACE_FILTER has too (filterspec.c) */
 	long long since, until, first_ts;
 	int has_since, has_until, since_rel, until_rel, have_first;
 };
@@ -179,9 +191,13 @@ struct filter {
 int filter_option(struct filter *f, int opt, const char *arg);
 /* Every name of a --call / run -e list known? 1, or says which is not and returns -2. */
 int calls_known(const char *list);
+/* A whole filter text (run --filter) valid? 0, or says what is wrong and returns -1. */
+int filter_text_ok(const char *text);
 void filter_first_ts(struct filter *f, long long ts);
 int filter_match(const struct filter *f, json_t *ev);
 int filter_match_fields(const struct filter *f, const struct evf *e);
+/* The scanner's fields cannot decide this event (an escaped address, sendmmsg): ask jansson. */
+int filter_needs_json(const struct filter *f, const struct evf *e);
 /* The scanner's fields of an event jansson read; free *flags_text after. */
 void evf_from_json(json_t *ev, struct evf *e, char **flags_text);
 const char *filter_help(void);

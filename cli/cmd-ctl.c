@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/ctlpage.h"
+#include "../lib/filterspec.h"
 #include "cli.h"
 
 /* One traced process reached through its control page. */
@@ -582,11 +583,18 @@ static int each_traced(const struct ctl_opts *o, int *found)
 	return rc;
 }
 
-/* TEMPORARY until the shared filter parser lands. */
+/* The filter as the process will read it: the shared parser (lib/filterspec.c), its words. */
 static int ctl_filter_check(const char *spec)
 {
-	(void)spec;
-	return 0;
+	struct st_fs fs;
+	struct st_fs_error e;
+	char why[512];
+
+	if (st_fs_parse(&fs, spec, strlen(spec), &e) == 0)
+		return 0;
+	st_fs_error_text(&e, why, sizeof(why));
+	cli_error("ctl: %s", why);
+	return -1;
 }
 
 static int parse_set(struct ctl_opts *o, char **args, int n)

@@ -299,6 +299,8 @@ static const struct option run_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {"systemd", no_argument, NULL, 'S'},
     {"shell", no_argument, NULL, 'X'},
+    {"filter", required_argument, NULL, 256},
+    {"sample", required_argument, NULL, 257},
     {NULL, 0, NULL, 0},
 };
 
@@ -377,6 +379,25 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		case 'X':
 			o->style = 2;
 			break;
+		case 256:
+			/* Refused here as the library would refuse it, not warned of later. */
+			if (filter_text_ok(optarg) != 0)
+				return -1;
+			o->filter = optarg;
+			break;
+		case 257: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 1000000000) {
+				cli_error("--sample takes a number from 1 (every call) to 1000000000, "
+					  "not '%s'",
+					  optarg);
+				return -1;
+			}
+			snprintf(o->sample, sizeof(o->sample), "%ld", v);
+			break;
+		}
 		default:
 			/* --help and --version end here (1); a bad option is trouble (-1). */
 			return cli_common_option(c, self) == EXIT_OK ? 1 : -1;
@@ -417,6 +438,10 @@ int run_environ(const struct run_opts *o, char *abs_out, size_t n,
 		put("SENDTRACE_PROCS", "all", arg);
 	if (o->dormant)
 		put("SENDTRACE_ENABLE", "0", arg);
+	if (o->filter)
+		put("SENDTRACE_FILTER", o->filter, arg);
+	if (o->sample[0])
+		put("SENDTRACE_SAMPLE", o->sample, arg);
 	return 0;
 }
 

@@ -16,8 +16,13 @@ static const char *const call_names[NCALLS] = {
     "send",	  "sendto",  "sendmsg", "sendmmsg", "write", "writev",	"sendfile",
     "sendfile64", "connect", "accept",	"accept4",  "close", "shutdown"};
 
+/* Durations with the number of calls each stands for (a sampled trace's weight). */
+struct dur {
+	long long v;
+	unsigned long w;
+};
 struct durs {
-	long long *v;
+	struct dur *v;
 	size_t n, cap;
 };
 
@@ -41,6 +46,9 @@ struct stats {
 	struct table by_peer;
 	unsigned long size_hist[NBUCKETS], lat_hist[NBUCKETS];
 	unsigned long events;
+	/* Events recorded 1 in N (SENDTRACE_SAMPLE): how many, and the rates seen. */
+	unsigned long sampled;
+	long long rate_min, rate_max;
 };
 
 /*
@@ -112,19 +120,32 @@ static int bucket(unsigned long long v)
 
 static int by_value(const void *a, const void *b)
 {
-	long long x = *(const long long *)a, y = *(const long long *)b;
+	long long x = ((const struct dur *)a)->v, y = ((const struct dur *)b)->v;
 
 	return x < y ? -1 : x > y;
 }
 
+/*
+ * The p-th percentile of the calls the durations stand for: each counts as
+ * many times as its weight, so that a sampled trace's failed calls (all
+ * recorded) weigh no more than they did in the program.
+ */
 static long long pct(struct durs *d, double p)
 {
+	unsigned long long total = 0, rank, seen = 0;
 	size_t i;
 
 	if (!d->n)
 		return 0;
-	i = (size_t)(p * (double)(d->n - 1) + 0.5);
-	return d->v[i];
+	for (i = 0; i < d->n; i++)
+		total += d->v[i].w;
+	rank = (unsigned long long)(p * (double)(total - 1) + 0.5);
+	for (i = 0; i < d->n; i++) {
+		seen += d->v[i].w;
+		if (seen > rank)
+			return d->v[i].v;
+	}
+	return d->v[d->n - 1].v;
 }
 
 static void evs_copy(char *out, size_t n, const struct evs *v, size_t skip)
@@ -194,6 +215,14 @@ static void sat_add(unsigned long long *sum, unsigned long long v)
 	*sum = v > max - (*sum > max ? max : *sum) ? max : *sum + v;
 }
 
+/* v times the weight w, stopping where sat_add does. */
+static unsigned long long sat_mul(unsigned long long v, unsigned long w)
+{
+	const unsigned long long max = 9223372036854775807ULL;
+
+	return w && v > max / w ? max : v * w;
+}
+
 static void *xrealloc(void *p, size_t n)
 {
 	if (!(p = realloc(p, n))) {
@@ -217,7 +246,7 @@ static int same_peer(size_t item, const void *key)
 }
 
 static void add_peer(struct stats *st, const char *sock, const char *peer, int failed,
-		     unsigned long long bytes)
+		     unsigned long long bytes, unsigned long w)
 {
 	struct peer_key key = {st, sock, peer};
 	size_t i = table_find(&st->by_peer, table_hash(table_hash(TABLE_HASH_INIT, sock), peer),
@@ -237,12 +266,12 @@ static void add_peer(struct stats *st, const char *sock, const char *peer, int f
 		}
 		st->npeers++;
 	}
-	st->peers[i].calls++;
+	st->peers[i].calls += w;
 	st->peers[i].errors += failed;
-	sat_add(&st->peers[i].bytes, bytes);
+	sat_add(&st->peers[i].bytes, sat_mul(bytes, w));
 }
 
-static void add_dur(struct call_stat *c, long long dur)
+static void add_dur(struct call_stat *c, long long dur, unsigned long w)
 {
 	if (c->d.n == c->d.cap) {
 		c->d.cap = c->d.cap ? 2 * c->d.cap : 1024;
@@ -250,16 +279,34 @@ static void add_dur(struct call_stat *c, long long dur)
 		if (!c->d.v)
 			exit(EXIT_TROUBLE);
 	}
-	c->d.v[c->d.n++] = dur;
+	c->d.v[c->d.n].v = dur;
+	c->d.v[c->d.n++].w = w;
 }
 
 /* connect, accept, close, shutdown: counted and timed, with no bytes or peers. */
-static void add_life(struct call_stat *c, const struct evf *e, int failed)
+static void add_life(struct call_stat *c, const struct evf *e, int failed, unsigned long w)
 {
-	c->calls++;
+	c->calls += w;
 	c->errors += failed;
-	sat_add(&c->total_ns, e->dur > 0 ? (unsigned long long)e->dur : 0);
-	add_dur(c, e->dur);
+	sat_add(&c->total_ns, sat_mul(e->dur > 0 ? (unsigned long long)e->dur : 0, w));
+	add_dur(c, e->dur, w);
+}
+
+/*
+ * How many calls an event stands for. Sampled at 1 in N, a successful call
+ * without findings was recorded with probability 1/N, so it counts N times;
+ * a failed call, or one with findings, is always recorded, and counts once.
+ */
+static unsigned long weight(struct stats *st, const struct evf *e)
+{
+	if (e->sample <= 1)
+		return 1;
+	st->sampled++;
+	if (!st->rate_min || e->sample < st->rate_min)
+		st->rate_min = e->sample;
+	if (e->sample > st->rate_max)
+		st->rate_max = e->sample;
+	return e->err.p || e->lint ? 1 : (unsigned long)e->sample;
 }
 
 static void add(struct stats *st, const struct evf *e)
@@ -268,14 +315,16 @@ static void add(struct stats *st, const struct evf *e)
 	int failed = e->err.p != NULL, k;
 	char kind[64], peer[600];
 	struct call_stat *c;
+	unsigned long w;
 
 	for (k = 0; k < NCALLS && !evs_eq(&e->call, call_names[k]); k++)
 		;
 	if (k == NCALLS)
 		return;
 	st->events++;
+	w = weight(st, e);
 	if (k >= NSEND) {
-		add_life(&st->call[k], e, failed);
+		add_life(&st->call[k], e, failed, w);
 		return;
 	}
 	/* Bytes the kernel took: ret, or the sum of msg_len for sendmmsg. */
@@ -284,20 +333,20 @@ static void add(struct stats *st, const struct evf *e)
 	else
 		bytes = !failed && e->ret > 0 ? (unsigned long long)e->ret : 0;
 	c = &st->call[k];
-	c->calls++;
+	c->calls += w;
 	c->errors += failed;
-	sat_add(&c->bytes, bytes);
-	sat_add(&c->total_ns, e->dur > 0 ? (unsigned long long)e->dur : 0);
-	add_dur(c, e->dur);
-	st->size_hist[bucket(e->len > 0 ? (unsigned long long)e->len : 0)]++;
-	st->lat_hist[bucket(e->dur > 0 ? (unsigned long long)e->dur : 0)]++;
+	sat_add(&c->bytes, sat_mul(bytes, w));
+	sat_add(&c->total_ns, sat_mul(e->dur > 0 ? (unsigned long long)e->dur : 0, w));
+	add_dur(c, e->dur, w);
+	st->size_hist[bucket(e->len > 0 ? (unsigned long long)e->len : 0)] += w;
+	st->lat_hist[bucket(e->dur > 0 ? (unsigned long long)e->dur : 0)] += w;
 	if (e->peer.p && e->peer.n)
 		evs_copy(peer, sizeof(peer), &e->peer, 0);
 	else if (e->addr.p && e->addr.n)
 		evs_copy(peer, sizeof(peer), &e->addr, 0);
 	else
 		snprintf(peer, sizeof(peer), "%s", e->peer.p ? "(unnamed)" : "-");
-	add_peer(st, sock_kind(e, kind, sizeof(kind)), peer, failed, bytes);
+	add_peer(st, sock_kind(e, kind, sizeof(kind)), peer, failed, bytes, w);
 }
 
 /* The fast path: lines the scanner accepts never reach jansson. */
@@ -313,7 +362,7 @@ static int stats_fast(const char *line, size_t n, void *arg)
 
 	/* Every line comes here first: the previous event's values are gone. */
 	arena_reset();
-	if (!scan_event(line, n, &e))
+	if (!scan_event(line, n, &e) || filter_needs_json(x->f, &e))
 		return 0;
 	filter_first_ts(x->f, e.ts);
 	if (filter_match_fields(x->f, &e))
@@ -359,13 +408,32 @@ static void histogram(const char *title, const unsigned long *h, const char *uni
 	}
 }
 
+/* "1 in 10", or "1 in 10 to 1 in 100" when the rate was changed while tracing. */
+static void rates(const struct stats *st, char *buf, size_t n)
+{
+	if (st->rate_min == st->rate_max)
+		snprintf(buf, n, "1 in %lld", st->rate_min);
+	else
+		snprintf(buf, n, "1 in %lld to 1 in %lld", st->rate_min, st->rate_max);
+}
+
 static void print_text(struct stats *st)
 {
 	unsigned long calls = 0, errors = 0, lifecycle = 0;
 	unsigned long long bytes = 0, total = 0;
+	char rate[64];
 	size_t i;
 	int k;
 
+	if (st->sampled) {
+		rates(st, rate, sizeof(rate));
+		printf(
+		    "ESTIMATES: %lu of the %lu events read were sampled at %s (SENDTRACE_SAMPLE):\n"
+		    "each successful call without findings stands for as many calls as its rate\n"
+		    "(1 in 10: 10 calls), each failed call or call with findings for itself. The\n"
+		    "calls, bytes, times, percentiles and histograms below are estimates.\n\n",
+		    st->sampled, st->events, rate);
+	}
 	printf("%-10s %10s %8s %14s %12s %10s %10s\n", "call", "calls", "errors", "bytes",
 	       "total ms", "p50 us", "p99 us");
 	for (k = 0; k < NSEND; k++) {
@@ -455,6 +523,18 @@ static void print_json(struct stats *st)
 					      json_pack("{s:I, s:I}", "from_ns",
 							(json_int_t)(k ? 1ull << k : 0), "count",
 							(json_int_t)st->lat_hist[k]));
+	}
+	if (st->sampled) {
+		char rate[64];
+
+		rates(st, rate, sizeof(rate));
+		json_object_set_new(root, "estimated", json_true());
+		json_object_set_new(root, "sample",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I}", "rate", rate, "rate_min",
+					      (json_int_t)st->rate_min, "rate_max",
+					      (json_int_t)st->rate_max, "events",
+					      (json_int_t)st->sampled, "events_read",
+					      (json_int_t)st->events));
 	}
 	json_object_set_new(root, "calls", calls);
 	json_object_set_new(root, "peers", peers);
@@ -556,7 +636,8 @@ const struct cmd_entry cmd_stats_entry = {
     .summary = "Summarize the calls of the trace FILEs, like strace -c for the send path:\n"
 	       "per call the count, errors, bytes the kernel took, and time in the call\n"
 	       "(total, p50, p99); a table per socket and peer; histograms of message\n"
-	       "size and latency.\n"
+	       "size and latency. A trace recorded with sampling (run --sample=N) is\n"
+	       "scaled back up, and its figures are said to be estimates.\n"
 	       "\n"
 	       "  -j, --json            the same as one JSON object\n"
 	       "  -h, --help            this help\n"

@@ -21,38 +21,67 @@ static int parse_time(const char *s, long long *ns, int *relative)
 	return 0;
 }
 
-/* The names --call accepts: the calls, and the groups of SENDTRACE_CALLS. */
-static const char *const call_names[] = {
-    "send",    "sendto", "sendmsg", "sendmmsg", "write",    "writev", "sendfile",  "sendfile64",
-    "connect", "accept", "accept4", "close",	"shutdown", "all",    "lifecycle",
-};
+/* The parser's complaint, as every user of the syntax words it. */
+static void fs_error(const struct st_fs_error *e)
+{
+	char why[1024];
+
+	st_fs_error_text(e, why, sizeof(why));
+	cli_error("%s", why);
+}
 
 /* 1 if every name in LIST is one, else -2, having said which is not. */
 int calls_known(const char *list)
 {
-	const char *p = list;
+	struct st_fs_error e;
+	unsigned mask;
 
-	do {
-		size_t l = strcspn(p, ","), i;
-		int found = 0;
-
-		for (i = 0; i < sizeof(call_names) / sizeof(call_names[0]); i++)
-			found |= strlen(call_names[i]) == l && !strncmp(p, call_names[i], l);
-		if (!found) {
-			cli_error(
-			    "unknown call '%.*s' (known: send, sendto, sendmsg, sendmmsg, "
-			    "write, writev, sendfile, sendfile64, connect, accept, accept4, "
-			    "close, shutdown, and the groups all and lifecycle)",
-			    (int)l, p);
-			return -2;
-		}
-		p += l;
-	} while (*p++ == ',');
+	memset(&e, 0, sizeof(e));
+	if (st_fs_calls(list, strlen(list), &mask, &e) != 0) {
+		fs_error(&e);
+		return -2;
+	}
 	return 1;
+}
+
+int filter_text_ok(const char *text)
+{
+	struct st_fs_error e;
+	struct st_fs fs;
+
+	if (st_fs_parse(&fs, text, strlen(text), &e) != 0) {
+		fs_error(&e);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A single option is the term of the same name: --port=53 is port=53, so
+ * that it is refused, or matched, exactly as in a --filter text.
+ */
+static int filter_term(struct filter *f, const char *key, const char *arg)
+{
+	size_t n = strlen(key) + (arg ? strlen(arg) + 1 : 0);
+	char *term = malloc(n + 1);
+	struct st_fs_error e;
+	int r;
+
+	if (!term) {
+		cli_error("out of memory");
+		return -2;
+	}
+	snprintf(term, n + 1, "%s%s%s", key, arg ? "=" : "", arg ? arg : "");
+	r = st_fs_add(&f->fs, term, n, &e);
+	if (r != 0)
+		fs_error(&e);
+	free(term);
+	return r != 0 ? -2 : 1;
 }
 
 static int filter_value(struct filter *f, int opt, const char *arg)
 {
+	struct st_fs_error e;
 	char *end;
 
 	switch (opt) {
@@ -63,23 +92,28 @@ static int filter_value(struct filter *f, int opt, const char *arg)
 		f->tid = strtoll(arg, &end, 10);
 		return *end || f->tid <= 0 ? -1 : 1;
 	case FILTER_FD:
-		f->fd = strtoll(arg, &end, 10);
-		f->has_fd = 1;
-		return *end || f->fd < 0 ? -1 : 1;
+		return filter_term(f, "fd", arg);
 	case FILTER_CALL:
-		f->calls = arg;
-		return calls_known(arg);
+		return filter_term(f, "call", arg);
 	case FILTER_FLAG:
-		f->flag = arg;
-		return 1;
+		return filter_term(f, "flag", arg);
 	case FILTER_ERRORS:
-		f->errors = 1;
-		return 1;
+		return filter_term(f, "errors", NULL);
 	case FILTER_LINT:
-		f->lint = 1;
-		return 1;
+		return filter_term(f, "lint", NULL);
 	case FILTER_PEER:
-		f->peer = arg;
+		return filter_term(f, "peer", arg);
+	case FILTER_PORT:
+		return filter_term(f, "port", arg);
+	case FILTER_MINLEN:
+		return filter_term(f, "min-len", arg);
+	case FILTER_MAXLEN:
+		return filter_term(f, "max-len", arg);
+	case FILTER_SPEC:
+		if (st_fs_add_text(&f->fs, arg, strlen(arg), &e) != 0) {
+			fs_error(&e);
+			return -2;
+		}
 		return 1;
 	case FILTER_SINCE:
 		return parse_time(arg, &f->since, &f->since_rel) ? -1 : (f->has_since = 1);
@@ -92,82 +126,18 @@ static int filter_value(struct filter *f, int opt, const char *arg)
 
 /*
  * Returns 1 if opt was a filter option (and consumed), 0 if not, -1 on a bad
- * value, which it has said, naming the option.
+ * value, which it has said, naming the option or the term.
  */
 int filter_option(struct filter *f, int opt, const char *arg)
 {
-	static const char *const names[] = {"pid",    "tid",  "call", "fd",    "flag",
-					    "errors", "lint", "peer", "since", "until"};
+	static const char *const names[] = {"pid",    "tid",	 "call",    "fd",    "flag",
+					    "errors", "lint",	 "peer",    "since", "until",
+					    "port",   "min-len", "max-len", "filter"};
 	int r = filter_value(f, opt, arg);
 
 	if (r == -1)
 		cli_error("bad value '%s' for --%s", arg, names[opt - FILTER_PID]);
 	return r < 0 ? -1 : r;
-}
-
-/* Is `name` the lifecycle call `call`, or one that `call` also covers? */
-static int covers(const char *item, size_t l, const char *name)
-{
-	static const char *const groups[][2] = {
-	    {"sendfile", "sendfile64"}, {"sendto", "send"},	   {"accept", "accept4"},
-	    {"lifecycle", "connect"},	{"lifecycle", "accept"},   {"lifecycle", "accept4"},
-	    {"lifecycle", "close"},	{"lifecycle", "shutdown"}, {"all", "send"},
-	    {"all", "sendto"},		{"all", "sendmsg"},	   {"all", "sendmmsg"},
-	    {"all", "write"},		{"all", "writev"},	   {"all", "sendfile"},
-	    {"all", "sendfile64"},
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
-		if (strlen(groups[i][0]) == l && !strncmp(item, groups[i][0], l) &&
-		    !strcmp(name, groups[i][1]))
-			return 1;
-	return 0;
-}
-
-/*
- * "send,sendto": is name one of them? "sendto" covers send (send(2) is the
- * sendto system call, as strace shows it), "sendfile" sendfile64, "accept"
- * accept4, "all" every send call (as in SENDTRACE_CALLS), and "lifecycle"
- * connect, accept, close and shutdown.
- */
-static int in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p;
-
-	for (p = list; *p;) {
-		size_t l = strcspn(p, ",");
-
-		if ((l == n && !strncmp(p, name, l)) || covers(p, l, name))
-			return 1;
-		p += l;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
-}
-
-/* ADDR matches a host:port exactly, or any port of the host when it has none. */
-static int peer_matches(const char *want, const char *addr)
-{
-	size_t wl = strlen(want), al;
-	const char *colon;
-
-	if (!addr)
-		return 0;
-	if (!strcmp(want, addr))
-		return 1;
-	al = strlen(addr);
-	colon = strrchr(addr, ':');
-	/* "127.0.0.1" against "127.0.0.1:53"; "::1" against "[::1]:53". */
-	if (colon && (size_t)(colon - addr) == wl && !strncmp(addr, want, wl))
-		return 1;
-	if (addr[0] == '[' && colon && colon > addr + 1 && colon[-1] == ']' &&
-	    (size_t)(colon - addr - 2) == wl && !strncmp(addr + 1, want, wl))
-		return 1;
-	(void)al;
-	return 0;
 }
 
 void filter_first_ts(struct filter *f, long long ts)
@@ -198,10 +168,15 @@ void evf_from_json(json_t *ev, struct evf *e, char **flags_text)
 	e->fd = json_integer_value(json_object_get(ev, "fd"));
 	e->ret = json_integer_value(json_object_get(ev, "ret"));
 	e->dur = json_integer_value(json_object_get(ev, "dur_ns"));
+	e->has_len = json_is_integer(json_object_get(ev, "len"));
 	e->len = json_integer_value(json_object_get(ev, "len"));
 	e->bytes_sent = json_integer_value(json_object_get(ev, "bytes_sent"));
+	e->sample = json_integer_value(json_object_get(ev, "sample"));
+	e->has_flags = json_is_integer(json_object_get(ev, "flags_raw"));
+	e->flags_raw = json_integer_value(json_object_get(ev, "flags_raw"));
 	e->has_sock = json_is_object(sock);
 	e->lint = json_is_array(json_object_get(ev, "lint"));
+	e->msgs = json_object_get(ev, "msgs");
 	evs_json(&e->event, json_object_get(ev, "event"));
 	evs_json(&e->call, json_object_get(ev, "call"));
 	evs_json(&e->err, json_object_get(ev, "errno"));
@@ -217,26 +192,44 @@ void evf_from_json(json_t *ev, struct evf *e, char **flags_text)
 	e->flags.n = *flags_text ? strlen(*flags_text) : 0;
 }
 
-static int evs_in_list(const char *list, const struct evs *v)
+/* An address of the event, as text, against the filter's peer term. */
+static int evs_peer(const struct st_fs *fs, const struct evs *v)
 {
-	char name[32];
+	struct st_fs_addr a;
 
-	if (!v->p || v->n >= sizeof(name))
+	if (!v->p || !v->plain)
 		return 0;
-	memcpy(name, v->p, v->n);
-	name[v->n] = '\0';
-	return in_list(list, name);
+	st_fs_addr_from_text(&a, v->p, v->n);
+	return st_fs_match_addr(fs, &a);
 }
 
-static int evs_peer(const char *want, const struct evs *v)
+/*
+ * The peer term matches the socket's peer, or where the call sent: sendto's
+ * and sendmsg's address, connect's, accept's new peer, or any of the
+ * messages sendmmsg lists (as the library decides it when recording).
+ */
+static int peer_matches(const struct st_fs *fs, const struct evf *e)
 {
-	char addr[600];
+	size_t i;
 
-	if (!v->p || v->n >= sizeof(addr))
-		return 0;
-	memcpy(addr, v->p, v->n);
-	addr[v->n] = '\0';
-	return peer_matches(want, addr);
+	if (evs_peer(fs, &e->peer) || evs_peer(fs, &e->addr))
+		return 1;
+	for (i = 0; json_is_array(e->msgs) && i < json_array_size(e->msgs); i++) {
+		struct evs a;
+
+		evs_json(&a, json_object_get(json_array_get(e->msgs, i), "addr"));
+		if (evs_peer(fs, &a))
+			return 1;
+	}
+	return 0;
+}
+
+/* Would the stats scanner's fields decide the peer term as jansson's would? */
+int filter_needs_json(const struct filter *f, const struct evf *e)
+{
+	return (f->fs.terms & ST_FS_PEER) &&
+	       ((e->peer.p && !e->peer.plain) || (e->addr.p && !e->addr.plain) ||
+		evs_eq(&e->call, "sendmmsg"));
 }
 
 /* +SECONDS after the first event; the first ts is the trace's, so the sum may not fit. */
@@ -251,7 +244,8 @@ static long long after_first(const struct filter *f, long long d)
 
 int filter_match_fields(const struct filter *f, const struct evf *e)
 {
-	int is_call = evs_eq(&e->event, "call");
+	const struct st_fs *fs = &f->fs;
+	int is_call = evs_eq(&e->event, "call"), call;
 
 	if (f->pid && e->pid != f->pid)
 		return 0;
@@ -261,33 +255,24 @@ int filter_match_fields(const struct filter *f, const struct evf *e)
 		return 0;
 	if (f->has_until && e->ts > (f->until_rel ? after_first(f, f->until) : f->until))
 		return 0;
+	if (!fs->terms)
+		return 1;
 	/* The remaining filters are about calls: start/exit records do not pass them. */
-	if ((f->calls || f->has_fd || f->flag || f->errors || f->lint || f->peer) && !is_call)
+	if (!is_call)
 		return 0;
-	if (f->calls && !evs_in_list(f->calls, &e->call))
+	call = e->call.p && e->call.plain ? st_fs_call_index(e->call.p, e->call.n) : -1;
+	if ((fs->terms & ST_FS_CALL) && call < 0)
 		return 0;
-	if (f->has_fd && (!e->has_fd || e->fd != f->fd))
+	if (!st_fs_match_call(fs, (unsigned)call, e->has_fd ? (int)e->fd : -1,
+			      e->has_flags ? (long long)(unsigned)e->flags_raw : -1))
 		return 0;
-	if (f->errors && !e->err.p)
+	if ((fs->terms & ST_FS_FD) && (!e->has_fd || e->fd != fs->fd))
 		return 0;
-	if (f->lint && !e->lint)
+	if (!st_fs_match_len(fs, e->has_len && e->len >= 0, (unsigned long long)e->len))
 		return 0;
-	if (f->flag) {
-		char want[72];
-		size_t wl, i;
-		int found = 0;
-
-		snprintf(want, sizeof(want), "\"%s%s\"", strncmp(f->flag, "MSG_", 4) ? "MSG_" : "",
-			 f->flag);
-		wl = strlen(want);
-		for (i = 0; !found && e->flags.p && i + wl <= e->flags.n; i++)
-			found = !strncasecmp(e->flags.p + i, want, wl);
-		if (!found)
-			return 0;
-	}
-	if (f->peer && !evs_peer(f->peer, &e->peer) && !evs_peer(f->peer, &e->addr))
+	if (!st_fs_match_result(fs, e->err.p != NULL, e->lint))
 		return 0;
-	return 1;
+	return !(fs->terms & ST_FS_PEER) || peer_matches(fs, e);
 }
 
 int filter_match(const struct filter *f, json_t *ev)
@@ -305,16 +290,22 @@ int filter_match(const struct filter *f, json_t *ev)
 const char *filter_help(void)
 {
 	return "  --pid=PID, --tid=TID  events of that process or thread\n"
+	       "  --since=T, --until=T  T in epoch seconds (1795300193.5), or +SECONDS\n"
+	       "                        after the first event\n"
+	       "  --filter=SPEC         calls that match every term of SPEC, the text\n"
+	       "                        SENDTRACE_FILTER takes: \"call=send,sendto port=53\n"
+	       "                        errors\" (see FILTERS in sendtrace(1)); each term\n"
+	       "                        is also an option of its own:\n"
 	       "  --call=LIST           calls named in LIST (send,sendto,...): sendto covers\n"
 	       "                        send, as in strace, sendfile sendfile64, accept\n"
 	       "                        accept4; all is every send call, lifecycle\n"
-	       "                        connect,accept,close,shutdown; an unknown name\n"
-	       "                        is an error\n"
+	       "                        connect,accept,close,shutdown\n"
 	       "  --fd=FD               calls on that fd\n"
-	       "  --flag=NAME           calls with that flag (MSG_MORE, or MORE)\n"
+	       "  --flag=LIST           calls with any of those flags (MSG_MORE, or MORE)\n"
+	       "  --peer=ADDR           calls to that peer or destination: 1.2.3.4[:PORT],\n"
+	       "                        an IPv6 address or [IPv6]:PORT, /unix/path, @name\n"
+	       "  --port=PORT           calls to that port, of any IP address\n"
+	       "  --min-len=N, --max-len=N  calls of at least / at most N bytes (len)\n"
 	       "  --errors              calls that failed\n"
-	       "  --lint                calls with lint findings\n"
-	       "  --peer=ADDR[:PORT]    calls to that peer or destination\n"
-	       "  --since=T, --until=T  T in epoch seconds (1795300193.5), or +SECONDS\n"
-	       "                        after the first event\n";
+	       "  --lint                calls with lint findings\n";
 }

@@ -9,8 +9,8 @@
 struct run_opts {
 	const char *output;
 	int output_given, per_process, all_fds, no_lint, only_lint, all_procs, dormant;
-	const char *calls;
-	char frames[8], payload[8];
+	const char *calls, *filter;
+	char frames[8], payload[8], sample[16];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
 };
 
@@ -29,9 +29,13 @@ struct run_opts {
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
 	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
 	"      --all-procs    start and exit records for processes that send nothing\n"            \
-	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"      \
-	"      --dormant      load the library but record nothing (and make no file)\n"         \
-	"                     until `sendtrace ctl PID on` [SENDTRACE_ENABLE=0]\n"
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"         \
+	"      --dormant      load the library but record nothing (and make no file)\n"            \
+	"                     until `sendtrace ctl PID on` [SENDTRACE_ENABLE=0]\n"                 \
+	"      --filter SPEC  record only the calls SPEC matches: \"call=send port=53\",\n"        \
+	"                     as show --filter (FILTERS in sendtrace(1)) [SENDTRACE_FILTER]\n"     \
+	"      --sample N     record about one call in N, and every failed call and call\n"        \
+	"                     with findings; stats scales the counts back [SENDTRACE_SAMPLE]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
 int run_environ(const struct run_opts *o, char *abs_out, size_t n,

@@ -184,15 +184,19 @@ static int key_is(const struct evs *k, const char *name)
  * the readers use it) refuses the line, so the scanner hands it over too.
  */
 static const char *const kept_keys[] = {
-    "v",    "event", "ts",   "pid",   "tid",  "fd",   "ret",	"dur_ns", "len",   "bytes_sent",
-    "call", "errno", "addr", "flags", "lint", "sock", "family", "type",	  "proto", "peer"};
+    "v",    "event", "ts",   "pid",   "tid",  "fd",	"ret",	   "dur_ns", "len",  "bytes_sent",
+    "call", "errno", "addr", "flags", "lint", "sock", "sample", "flags_raw",
+    /* in "sock" */
+    "family", "type", "proto", "peer"};
+#define TOP_KEYS 18
 
 static int seen_twice(struct evf *f, const struct evs *k, int level)
 {
-	unsigned i, from = level == 1 ? 0 : 16, to = level == 1 ? 16 : 20;
+	unsigned i, from = level == 1 ? 0 : TOP_KEYS,
+		    to = level == 1 ? TOP_KEYS : sizeof(kept_keys) / sizeof(kept_keys[0]);
 
 	/* Most keys are none of ours: rule them out by length and first letter. */
-	if (!k->plain || k->n == 0 || k->n > 10 || !strchr("vetpfrdlbcsp", k->p[0]))
+	if (!k->plain || k->n == 0 || k->n > 10 || !strchr("vetpfrdlbcspa", k->p[0]))
 		return 0;
 	for (i = from; i < to; i++) {
 		if (kept_keys[i][0] != k->p[0] || !key_is(k, kept_keys[i]))
@@ -274,7 +278,11 @@ static int object(struct scan *s, struct evf *f, int level)
 				else if (key_is(&k, "dur_ns"))
 					f->dur = iv;
 				else if (key_is(&k, "len"))
-					f->len = iv;
+					f->len = iv, f->has_len = 1;
+				else if (key_is(&k, "sample"))
+					f->sample = iv;
+				else if (key_is(&k, "flags_raw"))
+					f->flags_raw = iv, f->has_flags = 1;
 				else if (key_is(&k, "bytes_sent"))
 					f->bytes_sent = iv;
 			} else {

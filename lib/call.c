@@ -157,17 +157,30 @@ static const struct {
  * Nothing is taken here that a siglongjmp() out of the real call, or a
  * thread cancelled inside it, could leave behind: the level (buffer and
  * chunk) is taken in st_call_end, after the call returned.
+ *
+ * The caller has set what the call says of itself (st_call_args): the
+ * filter's terms on it are decided first, before anything else is done,
+ * on the calls traced on any fd; on the others once the fd is known to be
+ * a socket, so that writes to files, never recorded, are not counted as
+ * turned away.
  */
 int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
 		  void *site)
 {
 	struct st_thread *t;
-	int saved = errno, is_sock;
+	int saved = errno, is_sock, early, filtering;
 
 	st_ensure_init();
 	if (__builtin_expect(st_forked_silently(), 0))
 		st_after_fork_silent();
 	if (!st_ready || !st_ctl_on() || !(st_config.calls & (1u << kind)) || !st_sink_ready())
+		goto untraced;
+	c->kind = kind;
+	c->filt = NULL; /* set by st_filter_call when it keeps the call */
+	c->defer = 0;
+	filtering = __atomic_load_n(&st_filter_now, __ATOMIC_RELAXED) != NULL;
+	early = check == ST_ANY_FD || (check == ST_SOCKET_FD && st_config.fds == ST_FDS_ALL);
+	if (filtering && early && !st_filter_call(c, fd))
 		goto untraced;
 	t = st_thread_get();
 	if (!t || t->internal)
@@ -187,13 +200,22 @@ int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdch
 		if (is_sock < 0 && (st_sandboxed() || st_fstat(fd, &sb) != 0 || !S_ISSOCK(sb.st_mode)))
 			goto untraced; /* beyond the table: asked each time */
 	}
+	if (filtering && !early && !st_filter_call(c, fd))
+		goto untraced;
+	if ((c->defer & ST_DEFER_PEER) && !st_filter_peer(c, fd))
+		goto untraced;
 	c->t = t;
+	c->sample = __atomic_load_n(&st_sample_n, __ATOMIC_RELAXED);
+	c->out = 0;
+	if (__builtin_expect(c->sample > 1, 0)) /* out: kept only if it fails or has findings */
+		c->out = (unsigned char)st_drawn_out(t, c->sample);
+	else
+		c->sample = 0;
+	/* Anything left to decide after the call? (recfilter.c) */
+	c->decide = (unsigned char)(filtering | c->out | st_config.only_lint);
 	c->level = -1;
-	c->kind = kind;
 	c->name = st_call_names[kind];
 	c->site = site;
-	c->flags = c->has_flags = c->has_dest = 0;
-	c->len = 0;
 	memset(&c->msg, 0, sizeof(c->msg));
 	c->fd = fd;
 	c->gen = kind == ST_CALL_CLOSE ? st_fd_gen(fd) : 0;
@@ -205,8 +227,11 @@ untraced:
 	return 0;
 }
 
-/* Right after the real call: keep its errno, take a level, start the event. */
-void st_call_end(struct st_call *c, long long ret)
+/*
+ * Right after the real call: keep its errno, decide what the filter and
+ * the sampling left open, then take a level and start the event.
+ */
+int st_call_end(struct st_call *c, long long ret)
 {
 	struct st_thread *t = c->t;
 
@@ -214,6 +239,10 @@ void st_call_end(struct st_call *c, long long ret)
 	c->dur = st_now_mono() - c->t0;
 	c->ret = ret;
 	c->failed = ret < 0;
+	if (c->decide && !st_filter_after(c)) {
+		errno = c->saved_errno;
+		return 0;
+	}
 	c->level = st_level_take(t);
 	if (c->level >= 0 && !__atomic_load_n(&st_ready, __ATOMIC_SEQ_CST)) {
 		/* The process is exiting: st_thread_drain() no longer waits for us. */
@@ -226,7 +255,7 @@ void st_call_end(struct st_call *c, long long ret)
 
 		st_json_init(&c->j, sink, sizeof(sink));
 		c->j.overflow = 1;
-		return;
+		return 1;
 	}
 	/* The first event of the process: its start record goes first. */
 	if (__builtin_expect(__atomic_load_n(&st_start_pending, __ATOMIC_RELAXED), 0) &&
@@ -238,11 +267,17 @@ void st_call_end(struct st_call *c, long long ret)
 	st_json_lit_n(&c->j, st_call_quoted[c->kind].text, st_call_quoted[c->kind].len);
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
+	if (c->sample) {
+		/* Drawn at 1 in N: a reader weighs it N, unless it failed or has findings. */
+		st_json_key(&c->j, "sample");
+		st_json_uint(&c->j, c->sample);
+	}
 	st_json_key(&c->j, "sock");
 	if (c->kind == ST_CALL_CLOSE)
 		st_json_sock_was(&c->j, c->fd, c->gen, &c->sock);
 	else
 		st_json_sock(&c->j, c->fd, &c->sock, c->t0 + c->dur);
+	return 1;
 }
 
 void st_call_emit(struct st_call *c)
@@ -257,8 +292,11 @@ void st_call_emit(struct st_call *c)
 		return;
 	}
 	/* The rules are about sends; the lifecycle calls have none. */
-	findings = st_config.lint && (ST_CALLS_SEND & (1u << c->kind)) ? st_lint(c) : 0;
-	if (st_config.only_lint && !findings) {
+	if (c->decide && c->lint_done)
+		findings = st_lint_json(c, c->lint_hits); /* decided early (recfilter.c) */
+	else
+		findings = st_config.lint && (ST_CALLS_SEND & (1u << c->kind)) ? st_lint(c) : 0;
+	if (c->decide && !st_filter_emit(c, findings)) {
 		st_level_give(c->t, c->level);
 		errno = c->saved_errno;
 		return;

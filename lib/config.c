@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "filterspec.h"
 #include "st.h"
 
 struct st_config st_config;
@@ -184,62 +185,27 @@ static void st_load_numbers(void)
 }
 
 /*
- * Comma-separated names. "all" is every send call (the default); "sendto"
- * covers send, "sendfile" sendfile64 and "accept" accept4; "lifecycle" is connect, accept,
- * close and shutdown, which are recorded only when named.
+ * Comma-separated names, read by the filters' parser (filterspec.c): "all"
+ * is every send call (the default); "sendto" covers send, "sendfile"
+ * sendfile64 and "accept" accept4; "lifecycle" is connect, accept, close and
+ * shutdown, which are recorded only when named.
  */
-static const struct {
-	const char *name;
-	unsigned mask;
-} st_call_sets[] = {
-    {"all", ST_CALLS_SEND},
-    {"send", 1u << ST_CALL_SEND},
-    {"sendto", 1u << ST_CALL_SENDTO | 1u << ST_CALL_SEND}, /* send(2) is sendto, as in strace */
-    {"sendmsg", 1u << ST_CALL_SENDMSG},
-    {"sendmmsg", 1u << ST_CALL_SENDMMSG},
-    {"write", 1u << ST_CALL_WRITE},
-    {"writev", 1u << ST_CALL_WRITEV},
-    {"sendfile", 1u << ST_CALL_SENDFILE | 1u << ST_CALL_SENDFILE64},
-    {"sendfile64", 1u << ST_CALL_SENDFILE64},
-    {"connect", 1u << ST_CALL_CONNECT},
-    {"accept", 1u << ST_CALL_ACCEPT | 1u << ST_CALL_ACCEPT4},
-    {"accept4", 1u << ST_CALL_ACCEPT4},
-    {"close", 1u << ST_CALL_CLOSE},
-    {"shutdown", 1u << ST_CALL_SHUTDOWN},
-    {"lifecycle", ST_CALLS_LIFECYCLE},
-};
-
 static void st_load_calls(void)
 {
-	const char *v = st_getenv("SENDTRACE_CALLS"), *p;
-	unsigned mask = 0;
-	size_t i;
+	const char *v = st_getenv("SENDTRACE_CALLS");
+	struct st_fs_error e;
+	unsigned mask;
 
 	st_config.calls = ST_CALLS_SEND;
 	if (!v || !v[0])
 		return;
-	for (p = v; *p;) {
-		size_t n = strcspn(p, ",");
-		int found = 0;
-
-		for (i = 0; i < sizeof(st_call_sets) / sizeof(st_call_sets[0]); i++) {
-			if (strlen(st_call_sets[i].name) == n &&
-			    !strncmp(p, st_call_sets[i].name, n)) {
-				mask |= st_call_sets[i].mask;
-				found = 1;
-			}
-		}
-		if (!found) {
-			st_warn("SENDTRACE_CALLS='", v,
-				"' is not valid (accepts a comma-separated list of all, send, "
-				"sendto, sendmsg, sendmmsg, write, writev, sendfile, sendfile64, "
-				"connect, accept, accept4, close, shutdown, lifecycle); "
-				"tracing all send calls");
-			return;
-		}
-		p += n;
-		if (*p == ',')
-			p++;
+	if (st_fs_calls(v, strlen(v), &mask, &e) != 0) {
+		st_warn("SENDTRACE_CALLS='", v,
+			"' is not valid (accepts a comma-separated list of all, send, "
+			"sendto, sendmsg, sendmmsg, write, writev, sendfile, sendfile64, "
+			"connect, accept, accept4, close, shutdown, lifecycle); "
+			"tracing all send calls");
+		return;
 	}
 	st_config.calls = mask;
 }
@@ -252,4 +218,5 @@ void st_config_load(void)
 	st_load_output();
 	st_load_fds();
 	st_load_lint();
+	st_filter_config();
 }

@@ -254,6 +254,7 @@ static int st_close_how(int fd, int (*next)(int))
 		errno = EBADF; /* not the program's: untraced, it was not open */
 		return -1;
 	}
+	st_call_args(&c, 0, 0, 0, 0);
 	traced = (st_config.calls & (1u << ST_CALL_CLOSE)) &&
 		 st_call_begin(&c, ST_CALL_CLOSE, fd, ST_SOCKET_ONLY, NULL);
 	if (fd == 2) {
@@ -273,8 +274,8 @@ static int st_close_how(int fd, int (*next)(int))
 		r = next(fd);
 	}
 	if (traced)
-		st_call_end(&c, r); /* copies the entry while its generation still holds */
-	st_fd_changed(fd);	    /* even on error: EINTR/EIO may still have closed it */
+		traced = st_call_end(&c, r); /* copies the entry while its generation holds */
+	st_fd_changed(fd);		     /* even on error: EINTR/EIO may still have closed it */
 	if (traced)
 		st_call_emit(&c); /* restores the call's errno */
 	return r;

@@ -66,7 +66,10 @@ static int st_socketpair(int domain, int type, int proto, int sv[2])
  */
 static int st_life_begin(struct st_call *c, enum st_callkind kind, int fd)
 {
-	return (st_config.calls & (1u << kind)) && st_call_begin(c, kind, fd, ST_SOCKET_ONLY, NULL);
+	if (!(st_config.calls & (1u << kind)))
+		return 0;
+	st_call_args(c, 0, 0, 0, 0);
+	return st_call_begin(c, kind, fd, ST_SOCKET_ONLY, NULL);
 }
 
 /* An address the program passed in, read without trusting it. */
@@ -105,10 +108,9 @@ static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, 
 		st_fd_learn_now(r);
 		errno = saved;
 	}
-	if (traced) {
+	if (traced && st_call_end(&c, r)) {
 		struct st_sockinfo si;
 
-		st_call_end(&c, r);
 		if (four) {
 			st_json_key(&c.j, "sock_flags");
 			st_json_sock_flags(&c.j, flags);
@@ -130,17 +132,18 @@ static int st_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags, 
 static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct st_call c;
-	int traced = st_life_begin(&c, ST_CALL_CONNECT, fd);
-	int r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
-				 : (int)st_sys(SYS_connect, fd, addr, len);
-	int saved = errno;
+	int traced = st_life_begin(&c, ST_CALL_CONNECT, fd), r, saved;
 
+	c.arg = addr; /* the filter's peer term: where it connects */
+	c.argn = len;
+	r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
+			     : (int)st_sys(SYS_connect, fd, addr, len);
+	saved = errno;
 	st_fd_changed(fd);
 	if (r == 0)
 		st_fd_learn_now(fd);
 	errno = saved;
-	if (traced) {
-		st_call_end(&c, r);
+	if (traced && st_call_end(&c, r)) {
 		st_life_addr(&c, addr, len);
 		st_call_emit(&c);
 	}
@@ -154,8 +157,7 @@ static int st_shutdown(int fd, int how)
 	int traced = st_life_begin(&c, ST_CALL_SHUTDOWN, fd);
 	int r = ST_NEXT(shutdown) ? st_real.shutdown(fd, how) : (int)st_sys(SYS_shutdown, fd, how);
 
-	if (traced) {
-		st_call_end(&c, r);
+	if (traced && st_call_end(&c, r)) {
 		st_json_key(&c.j, "how");
 		st_json_xlat(&c.j, st_shut_hows, how);
 		st_call_emit(&c);

@@ -236,6 +236,10 @@ static struct st_thread *st_record_exit(const char *signal)
 	st_json_uint(&r.j, st_event_count());
 	st_json_key(&r.j, "dropped");
 	st_json_uint(&r.j, st_drop_count() + st_sink_dropped() + st_thread_dropped());
+	st_json_key(&r.j, "filtered");
+	st_json_uint(&r.j, st_filtered_count());
+	st_json_key(&r.j, "sampled_out");
+	st_json_uint(&r.j, st_sampled_out_count());
 	if (signal) {
 		st_json_key(&r.j, "signal");
 		st_json_cstr(&r.j, signal);

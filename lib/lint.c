@@ -217,11 +217,15 @@ static void st_check_msg(const struct st_call *c, struct st_findings *f)
 		st_hit(f, ST_R_CMSG_ALIGN);
 }
 
-int st_lint(struct st_call *c)
+/*
+ * Which rules fire, decided once per call: a per-site rule marks its site
+ * as it is decided, so asking twice would lose it (recfilter.c asks before
+ * the event is encoded, to know whether a call drawn out must be kept).
+ */
+unsigned long long st_lint_check(struct st_call *c)
 {
 	struct st_findings f = {0};
 	struct st_site *site = NULL;
-	int i, n = 0;
 
 	/* The site is needed up front only by the per-site rule. */
 	if (c->sock.is_sock && st_stream(c->sock.type) &&
@@ -230,14 +234,21 @@ int st_lint(struct st_call *c)
 	st_check_flags(c, &f);
 	st_check_socket(c, &f, site);
 	st_check_msg(c, &f);
-	if (!f.hit)
+	return f.hit;
+}
+
+int st_lint_json(struct st_call *c, unsigned long long hits)
+{
+	struct st_site *site;
+	int i, n = 0;
+
+	if (!hits)
 		return 0;
-	if (!site)
-		site = st_site_get(c->site);
+	site = st_site_get(c->site);
 	st_json_key(&c->j, "lint");
 	st_json_arr(&c->j);
 	for (i = 0; i < ST_R_COUNT; i++) {
-		if (!(f.hit & (1ull << i)))
+		if (!(hits & (1ull << i)))
 			continue;
 		st_json_obj(&c->j);
 		st_json_key(&c->j, "id");
@@ -262,4 +273,9 @@ int st_lint(struct st_call *c)
 	}
 	st_json_obj_end(&c->j);
 	return n;
+}
+
+int st_lint(struct st_call *c)
+{
+	return st_lint_json(c, st_lint_check(c));
 }

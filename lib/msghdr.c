@@ -311,6 +311,23 @@ void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *
 	}
 }
 
+unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov, long cnt)
+{
+	struct iovec chunk[16];
+	long i = 0, k, n, limit = cnt < ST_IOV_MAX ? cnt : ST_IOV_MAX;
+	unsigned long long total = 0;
+
+	while (i < limit) {
+		n = limit - i < 16 ? limit - i : 16;
+		if (st_mem_copy(m, chunk, iov + i, (size_t)n * sizeof(*iov)) != 0)
+			break;
+		for (k = 0; k < n; k++)
+			total += chunk[k].iov_len;
+		i += n;
+	}
+	return total;
+}
+
 /* ---- msghdr ---- */
 
 /* The fields of one (already copied) msghdr, into the object being written. */
@@ -404,8 +421,8 @@ static int st_mmsg_sum_rest(struct mmsghdr *vec, unsigned int from, unsigned int
 	return 0;
 }
 
-void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
-		  struct st_msginfo *mi, char *scratch, size_t scratch_size)
+unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
+				struct st_msginfo *mi, char *scratch, size_t scratch_size)
 {
 	struct st_mem trusted = {__libc_single_threaded || st_sandboxed()}, untrusted = {0};
 	unsigned long long total = 0, requested = 0;
@@ -453,4 +470,5 @@ void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int
 		st_json_null(j);
 	else
 		st_json_uint(j, total);
+	return requested;
 }

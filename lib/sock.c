@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "filterspec.h"
 #include "st.h"
 
 /*
@@ -52,6 +53,7 @@ struct st_fd {
 	int family, type, proto;
 	int connected;
 	int settled;	    /* text holds endpoints that only an interposed call can change */
+	struct st_fs_addr peer; /* the peer in binary, for the filter's peer term */
 	size_t len;
 	char text[ST_FD_TEXT];
 };
@@ -85,7 +87,8 @@ void st_fd_forget_all(void)
 	st_fd_changed_range(0, ST_FD_TABLE - 1);
 }
 
-static void st_json_name(struct st_json *j, int fd, int peer, int *ok, int *port0)
+static void st_json_name(struct st_json *j, int fd, int peer, int *ok, int *port0,
+			 struct st_fs_addr *bin)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -93,6 +96,13 @@ static void st_json_name(struct st_json *j, int fd, int peer, int *ok, int *port
 		     : getsockname(fd, (struct sockaddr *)&ss, &len);
 
 	*ok = r == 0;
+	if (bin) {
+		if (r == 0)
+			st_fs_addr_from_sockaddr(bin, (struct sockaddr *)&ss,
+						 len > sizeof(ss) ? sizeof(ss) : len);
+		else
+			memset(bin, 0, sizeof(*bin));
+	}
 	if (r == 0) {
 		/* An IP socket not bound yet: the kernel picks its port at the first send. */
 		if (port0)
@@ -135,13 +145,15 @@ int st_fstat(int fd, struct stat *sb)
  * Returns the fd's kind.
  */
 static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_sockinfo *si,
-		     int *settled)
+		     int *settled, struct st_fs_addr *peer)
 {
 	socklen_t len;
 	int ok_local, ok_peer, port0 = 0;
 
 	memset(si, 0, sizeof(*si));
 	*settled = 0;
+	if (peer)
+		memset(peer, 0, sizeof(*peer));
 	if (st_fstat(fd, sb) != 0)
 		return ST_FD_UNKNOWN;
 	if (!S_ISSOCK(sb->st_mode))
@@ -159,9 +171,9 @@ static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_socki
 	st_json_obj(j);
 	st_json_kind(j, si);
 	st_json_key(j, "local");
-	st_json_name(j, fd, 0, &ok_local, &port0);
+	st_json_name(j, fd, 0, &ok_local, &port0, NULL);
 	st_json_key(j, "peer");
-	st_json_name(j, fd, 1, &ok_peer, NULL);
+	st_json_name(j, fd, 1, &ok_peer, NULL, peer);
 	if (si->family == AF_UNIX) {
 		unsigned long peer;
 
@@ -186,8 +198,8 @@ static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_socki
 
 /* Keep what was learned, unless the number changed meanwhile (gen moved on). */
 static void st_fd_store(struct st_fd *e, unsigned gen, int kind, const struct stat *sb,
-			const struct st_sockinfo *si, const char *text, size_t len, int settled,
-			uint64_t now)
+			const struct st_sockinfo *si, const struct st_fs_addr *peer,
+			const char *text, size_t len, int settled, uint64_t now)
 {
 	unsigned seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
 
@@ -206,6 +218,7 @@ static void st_fd_store(struct st_fd *e, unsigned gen, int kind, const struct st
 	e->proto = si->proto;
 	e->connected = si->connected;
 	e->settled = settled;
+	e->peer = *peer;
 	e->len = len;
 	memcpy(e->text, text, len);
 	e->fill_gen = gen;
@@ -218,6 +231,7 @@ static int st_fd_learn(int fd, uint64_t now)
 	struct st_thread *t = st_thread_get();
 	struct st_fd *e = st_fd_entry(fd);
 	struct st_sockinfo si;
+	struct st_fs_addr peer;
 	struct st_json j;
 	struct stat sb;
 	unsigned gen;
@@ -237,10 +251,10 @@ static int st_fd_learn(int fd, uint64_t now)
 		st_json_init(&j, small, sizeof(small));
 		t = NULL;
 	}
-	kind = st_fd_ask(fd, &sb, &j, &si, &settled);
+	kind = st_fd_ask(fd, &sb, &j, &si, &settled, &peer);
 	if (kind != ST_FD_UNKNOWN && (kind == ST_FD_OTHER || !j.overflow))
-		st_fd_store(e, gen, kind, &sb, &si, j.start, kind == ST_FD_SOCKET ? st_json_len(&j) : 0,
-			    settled, now);
+		st_fd_store(e, gen, kind, &sb, &si, &peer, j.start,
+			    kind == ST_FD_SOCKET ? st_json_len(&j) : 0, settled, now);
 	if (t)
 		t->scratch_busy = 0;
 	errno = saved;
@@ -347,7 +361,7 @@ void st_json_sock(struct st_json *j, int fd, struct st_sockinfo *si, uint64_t no
 		int settled;
 		char *start = j->p;
 
-		if (st_fd_ask(fd, &sb, j, si, &settled) != ST_FD_SOCKET) {
+		if (st_fd_ask(fd, &sb, j, si, &settled, NULL) != ST_FD_SOCKET) {
 			j->p = start;
 			st_json_null(j);
 		}
@@ -370,6 +384,35 @@ void st_json_sock_was(struct st_json *j, int fd, unsigned gen, struct st_sockinf
 	memset(si, 0, sizeof(*si));
 	if (!e || __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE) != gen || !st_fd_copy(j, e, si, 0))
 		st_json_null(j);
+}
+
+int st_fd_peek(int fd, struct st_sockinfo *si, struct st_fs_addr *peer)
+{
+	struct st_fd *e = st_fd_entry(fd);
+	unsigned seq, gen;
+
+	if (!e)
+		return 0;
+	seq = __atomic_load_n(&e->seq, __ATOMIC_ACQUIRE);
+	gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
+	if ((seq & 1) || e->kind == ST_FD_UNKNOWN || e->fill_gen != gen)
+		return 0;
+	memset(si, 0, sizeof(*si));
+	if (e->kind == ST_FD_SOCKET) {
+		si->is_sock = 1;
+		si->family = e->family;
+		si->type = e->type;
+		si->proto = e->proto;
+		si->connected = e->connected;
+		if (peer)
+			*peer = e->peer;
+	} else if (peer) {
+		peer->kind = ST_FS_NONE;
+	}
+	/* As st_fd_copy: read first, then check nobody rewrote the entry meanwhile. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&e->seq, __ATOMIC_RELAXED) == seq &&
+	       __atomic_load_n(&e->gen, __ATOMIC_RELAXED) == gen;
 }
 
 int st_sock_known(int fd)

@@ -146,11 +146,6 @@ static inline int st_pass_through(void)
 	       !__atomic_load_n(&st_fds_held, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&p->seq, __ATOMIC_RELAXED) == st_ctl_seen;
 }
-/* ---- filter/sampling settings that ctl may change (the record-time filter) ---- */
-int st_live_set_filter(const char *text) ST_HIDDEN;
-void st_live_set_sample(unsigned n) ST_HIDDEN;
-unsigned st_live_sample(void) ST_HIDDEN;
-const char *st_live_filter_text(void) ST_HIDDEN;
 
 /* ---- warn.c: one line on stderr, never fatal ---- */
 void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;
@@ -248,6 +243,8 @@ struct st_thread {
 	uint64_t ts_sec;    /* the second whose digits are in ts_digits */
 	size_t ts_len;
 	char ts_digits[24]; /* a timestamp's leading digits change once a second */
+	uint64_t rng;	    /* sampling's generator (recfilter.c); 0 until seeded */
+	pid_t rng_pid;	    /* the process it was seeded in: a fork()ed child reseeds */
 	struct st_chunk chunks[2];
 	/* Everything below is left as it is when a block is reused. */
 	char buf[2][16384];
@@ -333,13 +330,31 @@ struct st_msginfo {
 	int misaligned;	   /* msg_controllen not a multiple of CMSG_ALIGN */
 };
 
+struct st_live_filter;
 struct st_call {
 	enum st_callkind kind;
 	const char *name;
 	void *site; /* return address into the program */
 	int flags, has_flags;
 	int has_dest; /* a destination address was given */
+	int has_len;
 	unsigned long long len;
+	/*
+	 * The argument the filter's later terms read (recfilter.c): sendto and
+	 * connect, the sockaddr; sendmsg, the msghdr; sendmmsg, the vector;
+	 * writev, the iovecs. argn: its length, vlen or count.
+	 */
+	const void *arg;
+	unsigned argn;
+	/* Whether it is recorded (recfilter.c). */
+	const struct st_live_filter *filt; /* the filter it was judged by, NULL for none */
+	unsigned filt_seq;
+	unsigned sample;      /* the sampling rate it was drawn at (>1), or 0 */
+	unsigned char out;    /* drawn out: kept only if it fails or has findings */
+	unsigned char decide; /* filt, out or SENDTRACE_ONLY=lint: more to decide after the call */
+	unsigned char defer;  /* ST_DEFER_*: what is left to decide after the call */
+	unsigned char lint_done;
+	unsigned long long lint_hits; /* with lint_done: the rules that fired, decided early */
 	struct st_msginfo msg;
 	struct st_sockinfo sock;
 	int fd;
@@ -355,8 +370,63 @@ struct st_call {
 	struct st_json j;
 };
 
+/*
+ * What the call says of itself before it is made (flags and length when it
+ * has them), for the filter's early terms: set before st_call_begin.
+ */
+static inline void st_call_args(struct st_call *c, int has_flags, int flags, int has_len,
+				unsigned long long len)
+{
+	c->has_flags = has_flags;
+	c->flags = flags;
+	c->has_len = has_len;
+	c->len = len;
+	c->has_dest = 0;
+	c->arg = NULL;
+	c->argn = 0;
+}
 int st_call_begin(struct st_call *c, enum st_callkind kind, int fd, enum st_fdcheck check,
 		  void *site) ST_HIDDEN;
+/* Right after the real call: 0 when the call is not to be recorded (errno is the call's). */
+int st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
+
+/* ---- recfilter.c: which calls are recorded (SENDTRACE_FILTER, SENDTRACE_SAMPLE) ---- */
+enum {
+	ST_DEFER_PEER = 1,    /* the peer term waits for the destination (or accept's new fd) */
+	ST_DEFER_LEN = 2,     /* min-len/max-len wait for the iovecs' sum (writev, sendmsg) */
+	ST_DEFER_LATELEN = 4, /* ... or for the encoded length (sendmmsg) */
+	ST_DEFER_ERRORS = 8,  /* only failed calls */
+	ST_DEFER_LINT = 16,   /* only calls with findings */
+};
+void st_filter_config(void) ST_HIDDEN;
+/* The filter in force (NULL for none) and the sampling rate: one load each on the hot path. */
+extern struct st_live_filter *st_filter_now ST_HIDDEN;
+extern unsigned st_sample_n ST_HIDDEN;
+/*
+ * The terms on the call itself (call, fd, flag, length given), with a
+ * filter in force: 0 if turned away (counted). c->filt and c->defer are
+ * set when it is kept; the caller cleared them.
+ */
+int st_filter_call(struct st_call *c, int fd) ST_HIDDEN;
+/* With ST_DEFER_PEER: the peer term by the fd table. 0 if turned away. */
+int st_filter_peer(struct st_call *c, int fd) ST_HIDDEN;
+/* The sampling draw: 1 when the call is out of the sample (1 in n stay in). */
+int st_drawn_out(struct st_thread *t, unsigned n) ST_HIDDEN;
+/* After the call, before a level is taken: 0 if not recorded (counted). */
+int st_filter_after(struct st_call *c) ST_HIDDEN;
+/* After encoding, with the findings: 0 if not recorded after all (counted). */
+int st_filter_emit(struct st_call *c, int findings) ST_HIDDEN;
+unsigned long st_filtered_count(void) ST_HIDDEN;
+unsigned long st_sampled_out_count(void) ST_HIDDEN;
+/*
+ * Changed at run time (control.c), from any thread, while others are inside
+ * traced calls: a compiled filter is published whole, never edited in place.
+ */
+int st_live_set_filter(const char *text) ST_HIDDEN; /* 0 ok; -1 bad text (nothing said) */
+void st_live_set_sample(unsigned n) ST_HIDDEN;	    /* 0 or 1: every call */
+unsigned st_live_sample(void) ST_HIDDEN;	    /* 1: every call */
+/* The text of the filter in force ("" for none), valid until the filter is set 3 more times. */
+const char *st_live_filter_text(void) ST_HIDDEN;
 /* ---- addr.c: module and offset of an address ---- */
 size_t st_addr_module(uintptr_t ip, char *obj, size_t cap, uintptr_t *off) ST_HIDDEN;
 int st_addr_range(uintptr_t ip, uintptr_t *lo, uintptr_t *hi) ST_HIDDEN;
@@ -394,7 +464,9 @@ void st_json_payload_iov(struct st_call *c, const struct iovec *iov, size_t cnt)
 
 /* ---- lint.c ---- */
 int st_lint(struct st_call *c) ST_HIDDEN;
-void st_call_end(struct st_call *c, long long ret) ST_HIDDEN;
+/* The same in two steps: which rules fire (a bit each), then their findings into the event. */
+unsigned long long st_lint_check(struct st_call *c) ST_HIDDEN;
+int st_lint_json(struct st_call *c, unsigned long long hits) ST_HIDDEN;
 void st_call_emit(struct st_call *c) ST_HIDDEN;
 /* Header common to every event: v, event, ts, pid, tid, comm. */
 void st_event_head(struct st_json *j, struct st_thread *t, const char *event,
@@ -436,6 +508,13 @@ void st_fd_forget_all(void) ST_HIDDEN;
 void st_fd_learn_now(int fd) ST_HIDDEN;
 /* Is fd a socket the table knows (no system call: for sandboxes)? */
 int st_sock_known(int fd) ST_HIDDEN;
+/*
+ * What the table holds of fd, with no system call: its kind into *si (1),
+ * and its peer into *peer (kind ST_FS_NONE when not connected). 0 when the
+ * table does not hold the fd now.
+ */
+struct st_fs_addr;
+int st_fd_peek(int fd, struct st_sockinfo *si, struct st_fs_addr *peer) ST_HIDDEN;
 void st_sock_learn_all(void) ST_HIDDEN;
 /* ---- unixdiag.c: a unix socket's peer inode (sock_diag), 0 or -1 ---- */
 int st_unix_peer_ino(unsigned long ino, unsigned long *peer) ST_HIDDEN;
@@ -463,9 +542,14 @@ unsigned long long st_json_msghdr(struct st_json *j, const struct st_mem *m,
 				  struct msghdr *copy) ST_HIDDEN;
 void st_json_iov(struct st_json *j, const struct st_mem *m, const struct iovec *iov, long cnt,
 		 unsigned long long *total) ST_HIDDEN;
+/* The total st_json_iov would give, without encoding anything. */
+unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov,
+				long cnt) ST_HIDDEN;
 /* scratch: room (the level's gather buffer) for reading the msg_len of messages not listed. */
-void st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
-		  struct st_msginfo *mi, char *scratch, size_t scratch_size) ST_HIDDEN;
+/* Returns the bytes asked for in the messages listed (the event's len). */
+unsigned long long st_json_mmsg(struct st_json *j, struct mmsghdr *vec, unsigned int vlen, int sent,
+				struct st_msginfo *mi, char *scratch,
+				size_t scratch_size) ST_HIDDEN;
 
 /* ---- sendfile.c ---- */
 void st_json_infd(struct st_json *j, int in_fd) ST_HIDDEN;

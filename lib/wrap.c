@@ -73,7 +73,7 @@ static ssize_t st_next_sendfile(int out, int in, off_t *off, size_t count)
 	return st_sys(SYS_sendfile, out, in, off, count);
 }
 
-static void st_json_flags(struct st_call *c, int flags)
+static inline __attribute__((always_inline)) void st_json_flags(struct st_call *c, int flags)
 {
 	c->flags = flags;
 	c->has_flags = 1;
@@ -86,6 +86,7 @@ static void st_json_flags(struct st_call *c, int flags)
 static void st_call_len(struct st_call *c, unsigned long long len)
 {
 	c->len = len;
+	c->has_len = 1;
 	st_json_key(&c->j, "len");
 	st_json_uint(&c->j, len);
 }
@@ -119,10 +120,12 @@ ST_TRACER ssize_t st_send(int fd, const void *buf, size_t len, int flags, void *
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 1, flags, 1, len);
 	if (!st_call_begin(&c, ST_CALL_SEND, fd, ST_ANY_FD, ST_SITE))
 		return st_next_send(fd, buf, len, flags);
 	r = st_next_send(fd, buf, len, flags);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_call_len(&c, len);
 	st_json_flags(&c, flags);
 	st_json_payload(&c, buf, len);
@@ -141,17 +144,21 @@ ST_TRACER ssize_t st_sendto(int fd, const void *buf, size_t len, int flags,
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 1, flags, 1, len);
+	c.arg = to;
+	c.argn = tolen;
+	c.has_dest = to != NULL && tolen != 0;
 	if (!st_call_begin(&c, ST_CALL_SENDTO, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendto(fd, buf, len, flags, to, tolen);
 	r = st_next_sendto(fd, buf, len, flags, to, tolen);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_mem_for(&m, &c);
 	st_call_len(&c, len);
 	st_json_flags(&c, flags);
 	st_json_key(&c.j, "addr");
 	if (n > sizeof(ss))
 		n = sizeof(ss);
-	c.has_dest = to != NULL && tolen != 0;
 	if (to && tolen && st_mem_copy(&m, &ss, to, n) == 0)
 		st_json_sockaddr(&c.j, (struct sockaddr *)&ss, n);
 	else
@@ -172,13 +179,17 @@ ST_TRACER ssize_t st_sendmsg(int fd, const struct msghdr *msg, int flags, void *
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 1, flags, 0, 0);
+	c.arg = msg;
 	if (!st_call_begin(&c, ST_CALL_SENDMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmsg(fd, msg, flags);
 	r = st_next_sendmsg(fd, msg, flags);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_mem_for(&m, &c);
 	st_json_flags(&c, flags);
 	c.len = st_json_msghdr(&c.j, &m, msg, &c.msg, &copy);
+	c.has_len = c.msg.present;
 	c.has_dest = c.msg.has_name;
 	if (!c.failed && st_config.payload)
 		st_json_payload_iov(&c, copy.msg_iov, copy.msg_iovlen);
@@ -193,13 +204,18 @@ ST_TRACER int st_sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int fl
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 1, flags, 0, 0);
+	c.arg = vec;
+	c.argn = vlen;
 	if (!st_call_begin(&c, ST_CALL_SENDMMSG, fd, ST_ANY_FD, ST_SITE))
 		return st_next_sendmmsg(fd, vec, vlen, flags);
 	r = st_next_sendmmsg(fd, vec, vlen, flags);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_json_flags(&c, flags);
-	st_json_mmsg(&c.j, vec, vlen, r, &c.msg, c.level >= 0 ? c.t->gather[c.level] : NULL,
-		     c.level >= 0 ? sizeof(c.t->gather[0]) : 0);
+	c.len = st_json_mmsg(&c.j, vec, vlen, r, &c.msg, c.level >= 0 ? c.t->gather[c.level] : NULL,
+			     c.level >= 0 ? sizeof(c.t->gather[0]) : 0);
+	c.has_len = 1;
 	c.has_dest = 1; /* per message; the datagram rules look at each call's result */
 	st_call_emit(&c);
 	return r;
@@ -212,10 +228,12 @@ ST_TRACER ssize_t st_write(int fd, const void *buf, size_t len, void *site)
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 0, 0, 1, len);
 	if (!st_call_begin(&c, ST_CALL_WRITE, fd, ST_SOCKET_FD, ST_SITE))
 		return st_next_write(fd, buf, len);
 	r = st_raw_write(fd, buf, len);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_call_len(&c, len);
 	st_json_payload(&c, buf, len);
 	st_call_emit(&c);
@@ -231,10 +249,14 @@ ST_TRACER ssize_t st_writev(int fd, const struct iovec *iov, int cnt, void *site
 
 	if (st_refused(fd))
 		return -1;
+	st_call_args(&c, 0, 0, 0, 0);
+	c.arg = iov;
+	c.argn = (unsigned)cnt;
 	if (!st_call_begin(&c, ST_CALL_WRITEV, fd, ST_SOCKET_FD, ST_SITE))
 		return st_next_writev(fd, iov, cnt);
 	r = st_next_writev(fd, iov, cnt);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_mem_for(&m, &c);
 	st_json_key(&c.j, "iov");
 	if (cnt > 0) {
@@ -284,10 +306,12 @@ ST_TRACER ssize_t st_sendfile(int out, int in, off_t *off, size_t count, void *s
 
 	if (st_refused(out))
 		return -1;
+	st_call_args(&c, 0, 0, 1, count);
 	if (!st_call_begin(&c, ST_CALL_SENDFILE, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile(out, in, off, count);
 	r = st_next_sendfile(out, in, off, count);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_json_sendfile(&c, in, off, count);
 	st_call_emit(&c);
 	return r;
@@ -300,10 +324,12 @@ ST_TRACER ssize_t st_sendfile64(int out, int in, off64_t *off, size_t count, voi
 
 	if (st_refused(out))
 		return -1;
+	st_call_args(&c, 0, 0, 1, count);
 	if (!st_call_begin(&c, ST_CALL_SENDFILE64, out, ST_SOCKET_FD, ST_SITE))
 		return st_next_sendfile64(out, in, off, count);
 	r = st_next_sendfile64(out, in, off, count);
-	st_call_end(&c, r);
+	if (!st_call_end(&c, r))
+		return r;
 	st_json_sendfile(&c, in, off, count);
 	st_call_emit(&c);
 	return r;
