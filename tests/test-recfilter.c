@@ -56,6 +56,16 @@ unsigned long long st_iov_total(const struct st_mem *m, const struct iovec *iov,
 	(void)m, (void)iov, (void)cnt;
 	return 0;
 }
+/* The counts the library keeps in its control page (control.c): here, an array. */
+static unsigned long counts[ST_COUNT_MAX];
+void st_count_add(enum st_count which, unsigned long n)
+{
+	__atomic_fetch_add(&counts[which], n, __ATOMIC_RELAXED);
+}
+unsigned long st_count(enum st_count which)
+{
+	return __atomic_load_n(&counts[which], __ATOMIC_RELAXED);
+}
 
 /* Judge one call by the filter in force: 1 kept (by a filter, not for want of one), 0 not. */
 static int kept(enum st_callkind kind, int fd, unsigned long long len, int *by_filter)
