@@ -10,7 +10,8 @@ struct run_opts {
 	const char *output;
 	int per_process, all_fds, no_lint, only_lint, all_procs;
 	const char *calls;
-	char frames[8], payload[8];
+	const char *max_size; /* as given, checked: 64k, 100M, 65536 */
+	char frames[8], payload[8], rotate[8];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
 };
 
@@ -29,7 +30,13 @@ struct run_opts {
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
 	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
 	"      --all-procs    start and exit records for processes that send nothing\n"            \
-	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"            \
+	"      --max-size=SIZE cap each trace file at SIZE bytes (k, M, G: powers of\n"          \
+	"                     1024; 64k at least); past it, events are counted as capped\n"      \
+	"                     [SENDTRACE_MAX_SIZE]\n"                                             \
+	"      --rotate=N     with --max-size: a full FILE is renamed FILE.1 (FILE.1 to\n"       \
+	"                     FILE.2 ... up to FILE.N) and a new one begun\n"                    \
+	"                     [SENDTRACE_ROTATE]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
 int run_environ(const struct run_opts *o, char *abs_out, size_t n,
