@@ -427,10 +427,11 @@ static void st_sink_close_shared(int again);
  * into filler records and takes room in the new file.
  */
 #define ST_HDR_FLAG  128	/* the byte of the first line that says "renamed away" */
-#define ST_ROT_SPIN  2000	/* tries 50 us apart: 100 ms for another's rotation */
-#define ST_ROT_PAUSE 100000000ull /* then claims fail (capped) for 100 ms */
+#define ST_ROT_WAIT  5000000000ull /* for another process's rotation, at most 5 s */
+#define ST_ROT_PAUSE 100000000ull  /* then claims fail (capped) for 100 ms */
 #define ST_CAPPED    (-1000)	/* not an errno: no room under the cap this time */
 #define ST_SAID	     (-1001)	/* not an errno: tracing stopped, and why was said */
+#define ST_WAIT	     (-1002)	/* not an errno: another process is rotating the file */
 #define ST_RN_RESERVE 1		/* st_region_new: exactly `need`, room for a sandbox */
 #define ST_RN_LAST    2		/* past the cap, not made current: the exit record's */
 
@@ -441,6 +442,7 @@ static struct {
 	int last_words; /* the exit record's region past the cap has been taken */
 	unsigned long capped;
 	uint64_t busy_until; /* another process held the rotation lock too long */
+	uint64_t wait_since; /* when this process began to wait for another's rotation */
 	char *hdr;	     /* page 0 of the file, at this address once mapped */
 	int hdr_ok;	     /* hdr maps the file below, whose first line is a filler record */
 	dev_t hdr_dev;	     /* the file whose first line was looked at */
@@ -552,26 +554,33 @@ static void st_rot_name(char *dst, int k)
 /*
  * FILE.N-1 to FILE.N ... FILE to FILE.1, under flock() on the file, if the
  * path still names it. Returns 0 (renamed, by us or by another process
- * first: the path names another file now, or soon), ST_CAPPED (the lock was
- * held too long: another process is stopped in its rotation), or the errno
- * of what failed.
+ * first: the path names another file now, or soon), ST_WAIT (another
+ * process holds the lock: it is renaming), or the errno of what failed.
+ *
+ * Never a blocking flock(): the fd lock is held here, and the renames can
+ * take long (a journal commit on a busy disk: seconds were seen), or the
+ * process holding the lock may be stopped (SIGSTOP, a debugger). The caller
+ * waits without the fd lock, so that this process's other threads sleep
+ * rather than spin on it, and for a bounded time.
  */
 static int st_rotate(int fd, const struct stat *sb)
 {
-	static const struct timespec tick = {0, 50000};
 	struct stat pb;
-	int i, k, e = 0;
+	int k, e = 0;
 
 	if (strlen(st_sink.path) + 8 > sizeof(st_cap.from))
 		return ENAMETOOLONG;
-	for (i = 0; flock(fd, LOCK_EX | LOCK_NB) != 0; i++) {
-		if (errno != EWOULDBLOCK && errno != EINTR)
-			return errno;
-		if (i == ST_ROT_SPIN)
-			return ST_CAPPED;
-		nanosleep(&tick, NULL);
-	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+		return errno == EWOULDBLOCK || errno == EINTR ? ST_WAIT : errno;
 	if (lstat(st_sink.path, &pb) == 0 && pb.st_dev == sb->st_dev && pb.st_ino == sb->st_ino) {
+		/*
+		 * The oldest goes first, so that each rename is onto a free name:
+		 * ext4 flushes a file's data before renaming it over another
+		 * (auto_da_alloc), which took seconds for a file being written.
+		 */
+		st_rot_name(st_cap.to, st_config.rotate);
+		if (unlink(st_cap.to) != 0 && errno != ENOENT)
+			e = errno;
 		for (k = st_config.rotate; k >= 1 && !e; k--) {
 			st_rot_name(st_cap.from, k - 1);
 			st_rot_name(st_cap.to, k);
@@ -677,6 +686,9 @@ static int st_cap_room(size_t *size, size_t least)
 	struct stat sb, pb;
 	int tries, fd, r, fresh = 0;
 
+	/* For good: the current region must stay as it is (carved without the lock). */
+	if (__atomic_load_n(&st_cap.full, __ATOMIC_ACQUIRE))
+		return ST_CAPPED;
 	for (tries = 0; tries < 8; tries++) {
 		fd = st_sink.fd;
 		if (st_fstat(fd, &sb) != 0)
@@ -723,11 +735,8 @@ static int st_cap_room(size_t *size, size_t least)
 		if (used <= 2 * ST_GRAIN)
 			return ST_CAPPED; /* no file could hold it: this one record is dropped */
 		r = st_rotate(fd, &sb);
-		if (r == ST_CAPPED) {
-			__atomic_store_n(&st_cap.busy_until, st_now_mono() + ST_ROT_PAUSE,
-					 __ATOMIC_RELAXED);
-			return ST_CAPPED;
-		}
+		if (r == ST_WAIT)
+			return ST_WAIT;
 		if (r)
 			return st_cap_full(r);
 		if ((r = st_sink_reopen()) != 0)
@@ -1091,6 +1100,29 @@ static int st_chunk_last(struct st_chunk *c, size_t need)
 }
 
 /*
+ * Another process holds the rotation lock (it is renaming the file): sleep
+ * a millisecond, without the fd lock, and try again; past ST_ROT_WAIT (that
+ * process is stuck, or stopped), claims fail for a while and their events
+ * are counted as capped. 0 to try again, or ST_CAPPED. The raw system call:
+ * no cancellation point inside the library.
+ */
+static int st_rot_wait(void)
+{
+	static const struct timespec tick = {0, 1000000};
+	uint64_t now = st_now_mono(), since = 0;
+
+	if (!__atomic_compare_exchange_n(&st_cap.wait_since, &since, now, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE) &&
+	    now - since > ST_ROT_WAIT) {
+		__atomic_store_n(&st_cap.busy_until, now + ST_ROT_PAUSE, __ATOMIC_RELAXED);
+		__atomic_store_n(&st_cap.wait_since, 0, __ATOMIC_RELAXED);
+		return ST_CAPPED;
+	}
+	(void)st_sys(SYS_nanosleep, &tick, NULL);
+	return 0;
+}
+
+/*
  * The cap reached for good: no region is made any more, so the current one
  * never changes and is carved without the lock (which costs system calls),
  * as in a sandbox. Past that, only the exit record (st_ready is 0 once the
@@ -1157,14 +1189,18 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	 * cancellation disabled (no cancellation point may run under a lock).
 	 * SIGXFSZ from crossing RLIMIT_FSIZE is blocked too, and taken off.
 	 */
-	st_fd_lock(&l);
-	got = !(st_config.rotate && st_rotated()) &&
-	      st_slice_carve(c, need, st_sandboxed() ? ST_SANDBOX_SLICE : want) == 0;
-	if (!got && st_sink_active() && !st_sandboxed()) {
-		err = st_region_new(want, (need + ST_PAD) / ST_PAD * ST_PAD, 0, NULL);
-		got = !err && st_slice_carve(c, need, want) == 0;
-	}
-	st_fd_unlock(&l);
+	do {
+		st_fd_lock(&l);
+		got = !(st_config.rotate && st_rotated()) &&
+		      st_slice_carve(c, need, st_sandboxed() ? ST_SANDBOX_SLICE : want) == 0;
+		if (!got && st_sink_active() && !st_sandboxed()) {
+			err = st_region_new(want, (need + ST_PAD) / ST_PAD * ST_PAD, 0, NULL);
+			got = !err && st_slice_carve(c, need, want) == 0;
+		}
+		st_fd_unlock(&l);
+	} while (!got && err == ST_WAIT && (err = st_rot_wait()) == 0);
+	if (got && __atomic_load_n(&st_cap.wait_since, __ATOMIC_RELAXED))
+		__atomic_store_n(&st_cap.wait_since, 0, __ATOMIC_RELAXED);
 	if (!got && err == ST_CAPPED && __atomic_load_n(&st_cap.full, __ATOMIC_ACQUIRE))
 		got = st_chunk_capped(c, need, want) == 0; /* the exit record, just as the cap is met */
 	if (!got) {
@@ -1486,12 +1522,15 @@ int st_sink_reserve(size_t bytes)
 				"only the room claimed ahead (SENDTRACE_SECCOMP_RESERVE), in the "
 				"file it is in now");
 	}
-	st_fd_lock(&l);
-	r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
-	if (!r || r->size - __atomic_load_n(&r->next, __ATOMIC_ACQUIRE) < bytes ||
-	    (st_config.rotate && st_rotated()))
-		err = st_region_new(bytes, least, ST_RN_RESERVE, NULL);
-	st_fd_unlock(&l);
+	do {
+		st_fd_lock(&l);
+		r = __atomic_load_n(&st_current, __ATOMIC_ACQUIRE);
+		err = 0;
+		if (!r || r->size - __atomic_load_n(&r->next, __ATOMIC_ACQUIRE) < bytes ||
+		    (st_config.rotate && st_rotated()))
+			err = st_region_new(bytes, least, ST_RN_RESERVE, NULL);
+		st_fd_unlock(&l);
+	} while (err == ST_WAIT && st_rot_wait() == 0);
 	return err ? -1 : 0;
 }
 
@@ -1538,7 +1577,7 @@ void st_sink_after_fork(void)
 	/* The cap's state is the process's own (its page 0 mapping is kept: the same file). */
 	st_cap.full = st_cap.warned = st_cap.had_room = st_cap.last_words = 0;
 	st_cap.capped = 0;
-	st_cap.busy_until = 0;
+	st_cap.busy_until = st_cap.wait_since = 0;
 	st_start.held = 0;
 	if (st_sink.state != ST_SINK_OPEN)
 		return;

@@ -136,6 +136,21 @@ check "$T/c.jsonl" 1 4 2000 >"$T/report"
 eq "every line parses" "$(val bad)" 0
 ok "no FILE.1" test ! -e "$T/c.jsonl.1"
 
+# A rotation that cannot be done (FILE.1 is a directory: EISDIR): said once,
+# and the file stops at the cap as without rotation.
+mkdir "$T/d.jsonl.1"
+SENDTRACE_OUTPUT=$T/d.jsonl SENDTRACE_MAX_SIZE=64k SENDTRACE_ROTATE=1 LD_PRELOAD=$ST_TEST_LIB \
+	"$SEND" 1 2 2000 2>"$T/err"
+eq "rotation refused: the program's status is unchanged" "$?" 0
+cat "$T/err"
+eq "rotation refused: exactly one warning" "$(grep -c . "$T/err")" 1
+ok "which says why" grep -q "cannot rotate trace file .*d.jsonl (EISDIR): it stops at SENDTRACE_MAX_SIZE (64 KiB)" "$T/err"
+size=$(wc -c <"$T/d.jsonl" | tr -d ' ')
+ok "the file stops at the cap ($size)" test "$size" -le $((K + 512))
+calls=$(count "$T/d.jsonl" event=call)
+eq "the exit record counts what was capped (4000 - $calls)" \
+	"$(count "$T/d.jsonl" event=exit capped=$((4000 - calls)))" 1
+
 # Bad values: one clear warning each, and the program runs as it would.
 for bad in "SENDTRACE_MAX_SIZE=12x" "SENDTRACE_MAX_SIZE=1k" "SENDTRACE_MAX_SIZE=64k SENDTRACE_ROTATE=-1" \
 	"SENDTRACE_ROTATE=3"; do
