@@ -290,8 +290,8 @@ static void summary(const char *out, int rotate)
 		if (older == 1)
 			snprintf(label, sizeof(label), "%s and %s.1", out, out);
 		else if (older)
-			snprintf(label, sizeof(label), "%s and %d older files (%s.1 ...)", out, older,
-				 out);
+			snprintf(label, sizeof(label), "%s and %d older files (%s.1 ...)", out,
+				 older, out);
 		else
 			snprintf(label, sizeof(label), "%s", out);
 	}
@@ -437,9 +437,10 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			break;
 		case 'M':
 			if (!size_value(optarg)) {
-				cli_error("--max-size takes a size from 64k to 1048576G (bytes, or a "
-					  "number with k, M or G: powers of 1024), not '%s'",
-					  optarg);
+				cli_error(
+				    "--max-size takes a size from 64k to 1048576G (bytes, or a "
+				    "number with k, M or G: powers of 1024), not '%s'",
+				    optarg);
 				return -1;
 			}
 			o->max_size = optarg;

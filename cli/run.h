@@ -30,12 +30,12 @@ struct run_opts {
 	"      --no-lint      no flag-misuse findings [SENDTRACE_LINT=off]\n"                      \
 	"      --only-lint    record only events with findings [SENDTRACE_ONLY=lint]\n"            \
 	"      --all-procs    start and exit records for processes that send nothing\n"            \
-	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"            \
-	"      --max-size=SIZE cap each trace file at SIZE bytes (k, M, G: powers of\n"          \
-	"                     1024; 64k at least); past it, events are counted as capped\n"      \
-	"                     [SENDTRACE_MAX_SIZE]\n"                                             \
-	"      --rotate=N     with --max-size: a full FILE is renamed FILE.1 (FILE.1 to\n"       \
-	"                     FILE.2 ... up to FILE.N) and a new one begun\n"                    \
+	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"         \
+	"      --max-size=SIZE cap each trace file at SIZE bytes (k, M, G: powers of\n"            \
+	"                     1024; 64k at least); past it, events are counted as capped\n"        \
+	"                     [SENDTRACE_MAX_SIZE]\n"                                              \
+	"      --rotate=N     with --max-size: a full FILE is renamed FILE.1 (FILE.1 to\n"         \
+	"                     FILE.2 ... up to FILE.N) and a new one begun\n"                      \
 	"                     [SENDTRACE_ROTATE]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);

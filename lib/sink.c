@@ -141,8 +141,8 @@ static int st_sink_open_checked(struct stat *sb, int busy_ok)
 	if (lstat(st_sink.path, sb) == 0 && !S_ISREG(sb->st_mode)) {
 		st_sink.state = ST_SINK_OFF;
 		st_warn("refusing trace file ", st_sink.path,
-			S_ISLNK(sb->st_mode)   ? " (it is a symlink, which is refused); the program "
-						 "runs untraced"
+			S_ISLNK(sb->st_mode) ? " (it is a symlink, which is refused); the program "
+					       "runs untraced"
 			: S_ISCHR(sb->st_mode) ? " (it is a character device: only a regular file "
 						 "is accepted); the program runs untraced"
 			: S_ISFIFO(sb->st_mode)
@@ -158,9 +158,9 @@ static int st_sink_open_checked(struct stat *sb, int busy_ok)
 	 * O_NONBLOCK: opening a FIFO or a device must not wait for a peer; what
 	 * is not a regular file is refused below, before anything is written.
 	 */
-	fd = st_open_high(st_sink.path,
-			  O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-			  0600);
+	fd = st_open_high(
+	    st_sink.path,
+	    O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		int e = errno;
 
@@ -426,19 +426,19 @@ static void st_sink_close_shared(int again);
  * system call); a thread that sees the tab closes the rest of its slice
  * into filler records and takes room in the new file.
  */
-#define ST_HDR_FLAG  128	/* the byte of the first line that says "renamed away" */
-#define ST_ROT_WAIT  5000000000ull /* for another process's rotation, at most 5 s */
-#define ST_ROT_PAUSE 100000000ull  /* then claims fail (capped) for 100 ms */
-#define ST_CAPPED    (-1000)	/* not an errno: no room under the cap this time */
-#define ST_SAID	     (-1001)	/* not an errno: tracing stopped, and why was said */
-#define ST_WAIT	     (-1002)	/* not an errno: another process is rotating the file */
-#define ST_RN_RESERVE 1		/* st_region_new: exactly `need`, room for a sandbox */
-#define ST_RN_LAST    2		/* past the cap, not made current: the exit record's */
+#define ST_HDR_FLAG   128	    /* the byte of the first line that says "renamed away" */
+#define ST_ROT_WAIT   5000000000ull /* for another process's rotation, at most 5 s */
+#define ST_ROT_PAUSE  100000000ull  /* then claims fail (capped) for 100 ms */
+#define ST_CAPPED     (-1000)	    /* not an errno: no room under the cap this time */
+#define ST_SAID	      (-1001)	    /* not an errno: tracing stopped, and why was said */
+#define ST_WAIT	      (-1002)	    /* not an errno: another process is rotating the file */
+#define ST_RN_RESERVE 1		    /* st_region_new: exactly `need`, room for a sandbox */
+#define ST_RN_LAST    2		    /* past the cap, not made current: the exit record's */
 
 static struct {
-	int full;     /* no more room may be claimed: the cap, and no rotation */
+	int full; /* no more room may be claimed: the cap, and no rotation */
 	int warned;
-	int had_room; /* this process has held room in the file */
+	int had_room;	/* this process has held room in the file */
 	int last_words; /* the exit record's region past the cap has been taken */
 	unsigned long capped;
 	uint64_t busy_until; /* another process held the rotation lock too long */
@@ -483,9 +483,8 @@ static void st_hdr_reset(void)
 	st_cap.hdr_ok = 0;
 	st_cap.hdr_dev = 0;
 	st_cap.hdr_ino = 0;
-	if (st_cap.hdr &&
-	    mmap(st_cap.hdr, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+	if (st_cap.hdr && mmap(st_cap.hdr, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
 		__atomic_store_n(&st_rot_flag, &st_no_flag, __ATOMIC_RELEASE);
 		st_cap.hdr = NULL;
 	}
@@ -506,7 +505,7 @@ static void st_hdr_map(int fd, const struct stat *sb)
 	if (pread(fd, line, ST_GRAIN, 0) != ST_GRAIN ||
 	    memcmp(line, ST_PAD_HEAD, sizeof(ST_PAD_HEAD) - 1) != 0 || line[ST_GRAIN - 1] != '\n' ||
 	    (line[ST_HDR_FLAG] != ' ' && line[ST_HDR_FLAG] != '\t'))
-		return; /* not ours (a writer without rotation began it): renames are found by path */
+		return; /* a writer without rotation began it: renames are found by path */
 	m = mmap(st_cap.hdr, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | (st_cap.hdr ? MAP_FIXED : 0), fd, 0);
 	if (m == MAP_FAILED) {
@@ -1181,7 +1180,7 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	busy = __atomic_load_n(&st_cap.busy_until, __ATOMIC_RELAXED);
 	if (busy && st_now_mono() < busy) {
 		errno = saved;
-		return ST_CAPPED; /* another process is stuck in a rotation: not every event waits */
+		return ST_CAPPED; /* another process is stuck in its rotation */
 	}
 	/*
 	 * A new region: under the fd lock, with every signal blocked (a handler
@@ -1201,8 +1200,9 @@ static int st_chunk_new(struct st_chunk *c, size_t need)
 	} while (!got && err == ST_WAIT && (err = st_rot_wait()) == 0);
 	if (got && __atomic_load_n(&st_cap.wait_since, __ATOMIC_RELAXED))
 		__atomic_store_n(&st_cap.wait_since, 0, __ATOMIC_RELAXED);
+	/* The exit record, just as the cap is met. */
 	if (!got && err == ST_CAPPED && __atomic_load_n(&st_cap.full, __ATOMIC_ACQUIRE))
-		got = st_chunk_capped(c, need, want) == 0; /* the exit record, just as the cap is met */
+		got = st_chunk_capped(c, need, want) == 0;
 	if (!got) {
 		if (err > 0)
 			st_sink_off_err(err);
@@ -1350,7 +1350,7 @@ void st_sink_write(struct st_thread *t, int level, const char *line, size_t n)
 	if (__builtin_expect(st_config.rotate != 0, 0)) {
 		if (st_start_hold(line, n))
 			return;
-		/* Renamed away by another process: this slice is closed, the next one is in the new file. */
+		/* Renamed away by another process: this slice closed, the next in the new file. */
 		if (c->r && !st_sandboxed() && st_rotated())
 			st_chunk_leave(c);
 		if (__atomic_load_n(&st_start.held, __ATOMIC_ACQUIRE) &&

@@ -1,4 +1,4 @@
-/* rotsend.c: processes x threads that each send numbered datagrams, for the size cap and rotation tests. */
+/* rotsend.c: processes x threads sending numbered datagrams, for the size cap and rotation tests. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
