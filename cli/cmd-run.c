@@ -146,32 +146,55 @@ static void proc_add(struct procs *ps, long long pid)
 	}
 }
 
-static unsigned long count_events(const char *path, unsigned long *nprocs)
+/* What the closing summary counts over the files of a trace. */
+struct tally {
+	struct procs ps;
+	unsigned long calls, capped;
+	int full; /* FILE.N exists: older files may have been rotated out */
+};
+
+static void count_events(const char *path, struct tally *t)
 {
-	struct procs ps = {NULL, 0, 0};
 	struct ev_reader r;
-	unsigned long calls = 0;
 	json_t *ev;
 
-	*nprocs = 0;
 	/* No file: a dormant run that was never switched on makes none. */
 	if (strstr(path, "%p") || access(path, F_OK) != 0 || ev_open(&r, path) != 0)
-		return 0;
+		return;
 	r.bad = 0;
 	while ((ev = ev_next(&r))) {
 		const char *kind = json_string_value(json_object_get(ev, "event"));
 		long long pid = json_integer_value(json_object_get(ev, "pid"));
+		long long capped = json_integer_value(json_object_get(ev, "capped"));
 
 		if (pid > 0)
-			proc_add(&ps, pid);
+			proc_add(&t->ps, pid);
 		if (!strcmp(kind, "call"))
-			calls++;
+			t->calls++;
+		else if (!strcmp(kind, "exit") && capped > 0)
+			t->capped += (unsigned long)capped;
 		json_decref(ev);
 	}
 	ev_close(&r);
-	*nprocs = ps.n;
-	free(ps.v);
-	return calls;
+}
+
+/* A trace file, then those of its rotations FILE.1 .. FILE.N that exist: how many of these. */
+static int count_rotated(const char *path, int rotate, struct tally *t)
+{
+	char name[2 * PATH_MAX + 16];
+	struct stat sb;
+	int k, n = 0;
+
+	count_events(path, t);
+	for (k = 1; k <= rotate; k++) {
+		snprintf(name, sizeof(name), "%s.%d", path, k);
+		if (stat(name, &sb) != 0)
+			continue;
+		count_events(name, t);
+		n++;
+		t->full |= k == rotate;
+	}
+	return n;
 }
 
 /*
@@ -224,18 +247,20 @@ out:
 }
 
 /*
- * Where the trace went, said on stderr: calls and processes over the file,
- * or with -F (FILE.%p) over every FILE.PID file this run made, and the
- * processes still writing to it.
+ * Where the trace went, said on stderr: calls and processes over the file
+ * and its rotations (FILE.1 ... FILE.N), or with -F (FILE.%p) over every
+ * FILE.PID file this run made and theirs; the events the size cap kept out;
+ * and the processes still writing to it.
  */
-static void summary(const char *out)
+static void summary(const char *out, int rotate)
 {
 	size_t n = strlen(out);
-	unsigned long calls = 0, procs = 0, running, p;
+	struct tally t = {{NULL, 0, 0}, 0, 0, 0};
+	unsigned long running, procs;
 	long long a_running = 0;
-	char base[2 * PATH_MAX + 8], label[2 * PATH_MAX + 48], *argv1[1];
+	char base[2 * PATH_MAX + 8], label[4 * PATH_MAX + 96], extra[160] = "", *argv1[1];
 	char **files;
-	int nfiles, i, real = 0;
+	int nfiles, i, real = 0, older = 0;
 
 	if (n >= 3 && n < sizeof(base) && !strcmp(out + n - 3, ".%p") &&
 	    strstr(out, "%p") == out + n - 2) {
@@ -254,16 +279,33 @@ static void summary(const char *out)
 			if (files[i] == base)
 				continue; /* no file at all */
 			real++;
-			calls += count_events(files[i], &p);
-			procs += p;
+			older += count_rotated(files[i], rotate, &t);
 		}
 		free(files);
-		snprintf(label, sizeof(label), "%s.PID (%d file%s)", base, real,
-			 real == 1 ? "" : "s");
+		n = (size_t)snprintf(label, sizeof(label), "%s.PID (%d file%s", base, real,
+				     real == 1 ? "" : "s");
+		snprintf(label + n, sizeof(label) - n, older ? ", and %d rotated: PID.1 ...)" : ")",
+			 older);
 	} else {
-		calls = count_events(out, &procs);
-		snprintf(label, sizeof(label), "%s", out);
+		older = count_rotated(out, rotate, &t);
+		if (older == 1)
+			snprintf(label, sizeof(label), "%s and %s.1", out, out);
+		else if (older)
+			snprintf(label, sizeof(label), "%s and %d older files (%s.1 ...)", out,
+				 older, out);
+		else
+			snprintf(label, sizeof(label), "%s", out);
 	}
+	procs = t.ps.n;
+	free(t.ps.v);
+	n = 0;
+	if (t.capped)
+		n = (size_t)snprintf(extra, sizeof(extra), "; %lu event%s dropped by the size cap",
+				     t.capped, t.capped == 1 ? "" : "s");
+	if (t.full)
+		snprintf(extra + n, sizeof(extra) - n,
+			 "; at most %d old file%s kept: older events may have been rotated out",
+			 rotate, rotate == 1 ? " is" : "s are");
 	running = live_tracees(out, &a_running);
 	if (!strcmp(base, out) && access(out, F_OK) != 0 && errno == ENOENT)
 		cli_error("no call recorded%s: no file was made at %s",
@@ -271,12 +313,12 @@ static void summary(const char *out)
 			  out);
 	else if (running)
 		cli_error("%lu call%s so far from %lu process%s traced to %s; %lu still running "
-			  "and writing to it (pid %lld%s)",
-			  calls, calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label,
-			  running, a_running, running > 1 ? " and others" : "");
+			  "and writing to it (pid %lld%s)%s",
+			  t.calls, t.calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label,
+			  running, a_running, running > 1 ? " and others" : "", extra);
 	else
-		cli_error("%lu call%s from %lu process%s traced to %s", calls,
-			  calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label);
+		cli_error("%lu call%s from %lu process%s traced to %s%s", t.calls,
+			  t.calls == 1 ? "" : "s", procs, procs == 1 ? "" : "es", label, extra);
 }
 
 /*
@@ -295,6 +337,8 @@ static const struct option run_opts[] = {
     {"only-lint", no_argument, NULL, 'O'},
     {"all-procs", no_argument, NULL, 'P'},
     {"dormant", no_argument, NULL, 'D'},
+    {"max-size", required_argument, NULL, 'M'},
+    {"rotate", required_argument, NULL, 'R'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {"systemd", no_argument, NULL, 'S'},
@@ -315,6 +359,36 @@ static int num_opt(const char *name, const char *arg, long max, char *out, size_
 	}
 	snprintf(out, n, "%ld", v);
 	return 0;
+}
+
+/*
+ * A size as SENDTRACE_MAX_SIZE takes it: digits, then nothing or one of k,
+ * M, G (either case, powers of 1024), from 64 KiB to 1 PiB. 0 if not.
+ */
+static unsigned long long size_value(const char *v)
+{
+	unsigned long long n = 0, max = 1ULL << 50;
+	int shift = 0;
+
+	if (*v < '0' || *v > '9')
+		return 0;
+	for (; *v >= '0' && *v <= '9'; v++) {
+		if (n > max)
+			return 0;
+		n = n * 10 + (unsigned)(*v - '0');
+	}
+	if (*v == 'k' || *v == 'K')
+		shift = 10;
+	else if (*v == 'm' || *v == 'M')
+		shift = 20;
+	else if (*v == 'g' || *v == 'G')
+		shift = 30;
+	if (shift)
+		v++;
+	if (*v || n > max >> shift)
+		return 0;
+	n <<= shift;
+	return n >= 64 << 10 ? n : 0;
 }
 
 /* Returns -1 on a bad option (said), 1 for --help/--version (done), 0 to go on. */
@@ -373,6 +447,20 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 		case 'D':
 			o->dormant = 1;
 			break;
+		case 'M':
+			if (!size_value(optarg)) {
+				cli_error(
+				    "--max-size takes a size from 64k to 1048576G (bytes, or a "
+				    "number with k, M or G: powers of 1024), not '%s'",
+				    optarg);
+				return -1;
+			}
+			o->max_size = optarg;
+			break;
+		case 'R':
+			if (num_opt("--rotate", optarg, 1000, o->rotate, sizeof(o->rotate)))
+				return -1;
+			break;
 		case 'S':
 			o->style = 1;
 			break;
@@ -402,6 +490,10 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			/* --help and --version end here (1); a bad option is trouble (-1). */
 			return cli_common_option(c, self) == EXIT_OK ? 1 : -1;
 		}
+	}
+	if (o->rotate[0] && strcmp(o->rotate, "0") && !o->max_size) {
+		cli_error("--rotate needs --max-size (the size at which a file is rotated)");
+		return -1;
 	}
 	return 0;
 }
@@ -442,6 +534,10 @@ int run_environ(const struct run_opts *o, char *abs_out, size_t n,
 		put("SENDTRACE_FILTER", o->filter, arg);
 	if (o->sample[0])
 		put("SENDTRACE_SAMPLE", o->sample, arg);
+	if (o->max_size)
+		put("SENDTRACE_MAX_SIZE", o->max_size, arg);
+	if (o->rotate[0])
+		put("SENDTRACE_ROTATE", o->rotate, arg);
 	return 0;
 }
 
@@ -509,18 +605,62 @@ static int output_replaceable(const char *path)
 	return 0;
 }
 
+/*
+ * How many rotations the trace may have: --rotate, or SENDTRACE_ROTATE as
+ * the program will inherit it; 0 without a valid size cap either way.
+ */
+static int rotations(const struct run_opts *o)
+{
+	const char *size = o->max_size ? o->max_size : getenv("SENDTRACE_MAX_SIZE");
+	const char *n = o->rotate[0] ? o->rotate : getenv("SENDTRACE_ROTATE");
+	char *end;
+	long v;
+
+	if (!size || !size_value(size) || !n || !n[0])
+		return 0;
+	v = strtol(n, &end, 10);
+	return *end || v < 0 || v > 1000 ? 0 : (int)v;
+}
+
+/*
+ * The rotations an earlier run left (FILE.1 ... FILE.N) go with the file
+ * they were rotated from: the summary counts across them, and the library
+ * would rename this run's files over them. Only earlier traces of this
+ * user's are removed (output_replaceable).
+ */
+static int clear_rotations(const char *out, int rotate)
+{
+	char name[2 * PATH_MAX + 16];
+	struct stat sb;
+	int k;
+
+	for (k = 1; k <= rotate; k++) {
+		snprintf(name, sizeof(name), "%s.%d", out, k);
+		if (lstat(name, &sb) != 0)
+			continue;
+		if (output_replaceable(name) != 0)
+			return -1;
+		if (unlink(name) != 0 && errno != ENOENT) {
+			cli_error("cannot remove %s: %s", name, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int cmd_run_exec(int argc, char **argv)
 {
 	struct run_opts o;
 	struct envlist env = {{NULL}, 0};
 	char preload[3 * PATH_MAX], abs_out[2 * PATH_MAX + 8];
 	const char *old;
-	int status, fd, r, k;
+	int status, fd, r, k, rotate;
 	pid_t pid;
 
 	r = run_parse(argc, argv, &o, &cmd_run_entry);
 	if (r)
 		return r > 0 ? EXIT_OK : EXIT_TROUBLE;
+	rotate = rotations(&o);
 	if (optind >= argc) {
 		cli_error("run: no program given");
 		cli_usage(&cmd_run_entry, stderr);
@@ -534,7 +674,7 @@ static int cmd_run_exec(int argc, char **argv)
 	 * the old file mapped, and truncating it under the mapping would crash it.
 	 */
 	if (!strstr(abs_out, "%p")) {
-		if (output_replaceable(abs_out) != 0)
+		if (output_replaceable(abs_out) != 0 || clear_rotations(abs_out, rotate) != 0)
 			return EXIT_TROUBLE;
 		if (unlink(abs_out) != 0 && errno != ENOENT) {
 			cli_error("cannot replace %s: %s", abs_out, strerror(errno));
@@ -581,7 +721,7 @@ static int cmd_run_exec(int argc, char **argv)
 			cli_error("waitpid: %s", strerror(errno));
 			return EXIT_TROUBLE;
 		}
-	summary(abs_out);
+	summary(abs_out, rotate);
 	if (WIFSIGNALED(status)) {
 		cli_error("%s was killed by signal %d (%s)", argv[optind], WTERMSIG(status),
 			  strsignal(WTERMSIG(status)));

@@ -10,7 +10,8 @@ struct run_opts {
 	const char *output;
 	int output_given, per_process, all_fds, no_lint, only_lint, all_procs, dormant;
 	const char *calls, *filter;
-	char frames[8], payload[8], sample[16];
+	const char *max_size; /* as given, checked: 64k, 100M, 65536 */
+	char frames[8], payload[8], sample[16], rotate[8];
 	int style; /* env: 0 K=V, 1 systemd Environment=, 2 shell export */
 };
 
@@ -35,7 +36,13 @@ struct run_opts {
 	"      --filter SPEC  record only the calls SPEC matches: \"call=send port=53\",\n"        \
 	"                     as show --filter (FILTERS in sendtrace(1)) [SENDTRACE_FILTER]\n"     \
 	"      --sample N     record about one call in N, and every failed call and call\n"        \
-	"                     with findings; stats scales the counts back [SENDTRACE_SAMPLE]\n"
+	"                     with findings; stats scales the counts back [SENDTRACE_SAMPLE]\n"         \
+	"      --max-size=SIZE cap each trace file at SIZE bytes (k, M, G: powers of\n"            \
+	"                     1024; 64k at least); past it, events are counted as capped\n"        \
+	"                     [SENDTRACE_MAX_SIZE]\n"                                              \
+	"      --rotate=N     with --max-size: a full FILE is renamed FILE.1 (FILE.1 to\n"         \
+	"                     FILE.2 ... up to FILE.N) and a new one begun\n"                      \
+	"                     [SENDTRACE_ROTATE]\n"
 
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self);
 int run_environ(const struct run_opts *o, char *abs_out, size_t n,

@@ -185,6 +185,69 @@ static void st_load_numbers(void)
 }
 
 /*
+ * A size in bytes: digits, then nothing or one of k, M, G (either case),
+ * powers of 1024. 0 if malformed or out of [min, max].
+ */
+#define ST_SIZE_MIN (64ull << 10) /* the largest event and its start record fit, with room */
+#define ST_SIZE_MAX (1ull << 50)
+
+static unsigned long long st_parse_size(const char *v)
+{
+	unsigned long long n = 0;
+	const char *p = v;
+	int shift = 0;
+
+	if (*p < '0' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > ST_SIZE_MAX)
+			return 0;
+		n = n * 10 + (unsigned)(*p - '0');
+	}
+	if (*p == 'k' || *p == 'K')
+		shift = 10;
+	else if (*p == 'm' || *p == 'M')
+		shift = 20;
+	else if (*p == 'g' || *p == 'G')
+		shift = 30;
+	if (shift)
+		p++;
+	if (*p || n > ST_SIZE_MAX >> shift)
+		return 0;
+	n <<= shift;
+	return n >= ST_SIZE_MIN && n <= ST_SIZE_MAX ? n : 0;
+}
+
+/*
+ * SENDTRACE_MAX_SIZE caps each trace file; SENDTRACE_ROTATE=N renames a
+ * full one to FILE.1 (FILE.1 to FILE.2 ... up to FILE.N) and starts afresh.
+ * Rotating without a cap would never happen: said, and not done.
+ */
+static void st_load_cap(void)
+{
+	const char *v = st_getenv("SENDTRACE_MAX_SIZE");
+
+	st_config.max_size = 0;
+	if (v && v[0]) {
+		st_config.max_size = st_parse_size(v);
+		if (!st_config.max_size)
+			st_warn("SENDTRACE_MAX_SIZE='", v,
+				"' is not valid (accepts a size from 64k to 1048576G: bytes, or a "
+				"number with k, M or G, powers of 1024); no size cap");
+	}
+	st_config.rotate =
+	    st_env_number("SENDTRACE_ROTATE", 1000,
+			  "' is not valid (accepts a number of old files to keep, 0 to 1000); "
+			  "not rotating");
+	if (st_config.rotate && !st_config.max_size) {
+		st_warn("SENDTRACE_ROTATE needs a valid SENDTRACE_MAX_SIZE (the size at which to "
+			"rotate); ",
+			"not rotating", "");
+		st_config.rotate = 0;
+	}
+}
+
+/*
  * Comma-separated names, read by the filters' parser (filterspec.c): "all"
  * is every send call (the default); "sendto" covers send, "sendfile"
  * sendfile64 and "accept" accept4; "lifecycle" is connect, accept, close and
@@ -213,6 +276,7 @@ static void st_load_calls(void)
 void st_config_load(void)
 {
 	st_load_numbers();
+	st_load_cap();
 	st_load_calls();
 	st_load_procs();
 	st_load_output();

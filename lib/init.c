@@ -240,6 +240,11 @@ static struct st_thread *st_record_exit(const char *signal)
 	st_json_uint(&r.j, st_filtered_count());
 	st_json_key(&r.j, "sampled_out");
 	st_json_uint(&r.j, st_sampled_out_count());
+	if (st_config.max_size) {
+		/* Call events the size cap kept out of the file (SENDTRACE_MAX_SIZE). */
+		st_json_key(&r.j, "capped");
+		st_json_uint(&r.j, st_sink_capped());
+	}
 	if (signal) {
 		st_json_key(&r.j, "signal");
 		st_json_cstr(&r.j, signal);

@@ -97,6 +97,8 @@ struct st_config {
 	int payload;	/* SENDTRACE_PAYLOAD: bytes of data recorded per call */
 	unsigned calls; /* SENDTRACE_CALLS: bit per enum st_callkind traced */
 	int reserve_kib; /* SENDTRACE_SECCOMP_RESERVE: room claimed before a seccomp filter */
+	unsigned long long max_size; /* SENDTRACE_MAX_SIZE: bytes per trace file, 0: no cap */
+	int rotate; /* SENDTRACE_ROTATE: old files kept as FILE.1..FILE.N, 0: none (needs a cap) */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -157,6 +159,8 @@ int st_sink_open(void) ST_HIDDEN;
 void st_sink_write(struct st_thread *t, int level, const char *line, size_t n) ST_HIDDEN;
 void st_sink_after_fork(void) ST_HIDDEN;
 unsigned long st_sink_dropped(void) ST_HIDDEN;
+/* Events not written because the trace file reached SENDTRACE_MAX_SIZE (and could not rotate). */
+unsigned long st_sink_capped(void) ST_HIDDEN;
 int st_sink_active(void) ST_HIDDEN;
 /* Open (the file opened now if tracing was dormant until this call), or not. */
 int st_sink_ready(void) ST_HIDDEN;

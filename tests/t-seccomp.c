@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -38,6 +39,8 @@
 #define N_SEND	  100
 #define N_MSG	  20
 #define N_WRITE	  10
+#define MORE_LEN  2
+#define N_MORE	  2000
 
 #define ALLOW(nr) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
 		  BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
@@ -115,6 +118,9 @@ void th_workload(void)
 	for (i = 0; i < N_WRITE; i++)
 		if (write(sp[0], "wxyz", WRITE_LEN) != WRITE_LEN)
 			exit(13);
+	/* More than the room claimed ahead can hold (the size cap variant): 2 bytes each. */
+	for (i = 0; getenv("ST_SECCOMP_MORE") && i < N_MORE; i++)
+		(void)send(sp[0], "mo", MORE_LEN, MSG_DONTWAIT); /* EAGAIN once the buffer is full */
 	exit(0);
 }
 
@@ -198,6 +204,44 @@ static void variant(const char *how)
 	      N_WRITE, count_calls("write", WRITE_LEN, WRITE_LEN));
 }
 
+/*
+ * A size cap with rotation: no file can be opened in the sandbox, so the
+ * room claimed before the filter (cut to what one file may hold) is all
+ * there is. The program must end as untraced, not die of a rotation
+ * attempted inside the sandbox, and the file stay within the cap.
+ */
+static void variant_capped(void)
+{
+	const char *extra[] = {"ST_SECCOMP=prctl", "ST_SECCOMP_MORE=1", "SENDTRACE_MAX_SIZE=64k",
+			       "SENDTRACE_ROTATE=2", NULL};
+	int plain, traced;
+	size_t more;
+	struct stat sb;
+	char old[4200];
+
+	plain = th_run(0, extra);
+	TH_OK(WIFEXITED(plain) && WEXITSTATUS(plain) == 0,
+	      "capped: untraced, the sandboxed program exits 0 (%s)", describe(plain));
+	unlink(th_trace_path());
+	traced = th_run(1, extra);
+	TH_OK(traced == plain, "capped, rotating: traced, it ends exactly as untraced (%s)",
+	      describe(traced));
+	if (stat(th_trace_path(), &sb) != 0)
+		sb.st_size = -1;
+	TH_OK(sb.st_size > 0 && sb.st_size <= 65536,
+	      "capped: the file stays within the cap (%lld bytes)", (long long)sb.st_size);
+	th_load();
+	TH_OK(count_calls("send", SEND_LEN, SEND_LEN) == N_SEND,
+	      "capped: all %d sends after the filter are traced", N_SEND);
+	more = th_count("call", "send") - N_SEND;
+	TH_OK(more > 20 && more < N_MORE,
+	      "capped: then as many more as the room claimed ahead holds (%zu of %d)", more,
+	      N_MORE);
+	/* The setup's file, rotated to make that room. */
+	snprintf(old, sizeof(old), "%s.1", th_trace_path());
+	unlink(old);
+}
+
 static int run_variants(void)
 {
 #ifdef TH_ASAN
@@ -207,6 +251,7 @@ static int run_variants(void)
 	variant("prctl");
 	variant("syscall");
 	variant("errno");
+	variant_capped();
 	return 0;
 }
 
