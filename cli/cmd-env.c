@@ -65,11 +65,20 @@ static int cmd_env_exec(int argc, char **argv)
 		 */
 		if (!o.output_given && !o.per_process)
 			o.output = "/var/log/sendtrace/sendtrace.%p.jsonl";
+		/* A daemon runs for months: without a cap, a trace left on fills the disk. */
+		if (!o.max_size) {
+			o.max_size = "100M";
+			snprintf(o.rotate, sizeof(o.rotate), "%s", o.rotate[0] ? o.rotate : "3");
+		}
 		puts("# A drop-in: save as /etc/systemd/system/UNIT.service.d/sendtrace.conf, then\n"
 		     "# systemctl daemon-reload && systemctl restart UNIT");
 		if (o.dormant)
 			puts("# Loaded dormant: nothing is recorded until `sendtrace ctl PID on`\n"
 			     "# (or `sendtrace ctl --all on`); `sendtrace ctl PID off` stops it again.");
+		printf("# Each trace file is capped at %s%s%s%s.\n", o.max_size,
+		       o.rotate[0] && strcmp(o.rotate, "0") ? ", rotated to FILE.1 .. FILE." : "",
+		       o.rotate[0] && strcmp(o.rotate, "0") ? o.rotate : "",
+		       o.rotate[0] && strcmp(o.rotate, "0") ? " (older ones deleted)" : "");
 		puts("[Service]");
 		if (!o.output_given && !o.per_process)
 			puts("LogsDirectory=sendtrace\nLogsDirectoryMode=1777");

@@ -12,12 +12,15 @@ ok "drop-in: systemd makes the log directory" grep -qx 'LogsDirectory=sendtrace'
 ok "drop-in: open to the workers' user (sticky)" grep -qx 'LogsDirectoryMode=1777' "$T/default.conf"
 ok "drop-in: one file per process, %p doubled for systemd" \
 	grep -qx 'Environment="SENDTRACE_OUTPUT=/var/log/sendtrace/sendtrace.%%p.jsonl"' "$T/default.conf"
+ok "drop-in: a size cap" grep -qx 'Environment="SENDTRACE_MAX_SIZE=100M"' "$T/default.conf"
+ok "drop-in: rotation" grep -qx 'Environment="SENDTRACE_ROTATE=3"' "$T/default.conf"
 
 # The same recipe with the log directory here: what systemd would do with it.
 LOGS=$T/logs
 mkdir -p "$LOGS" && chmod 1777 "$LOGS"
 chmod 755 "$T"
-"$ST" env --systemd --dormant ${RECIPE_EXTRA:-} -o "$LOGS/nginx.%p.jsonl" >"$T/sendtrace.conf"
+# A small cap, so that a few hundred requests rotate the workers' files.
+"$ST" env --systemd --dormant --max-size=64k --rotate=2 -o "$LOGS/nginx.%p.jsonl" >"$T/sendtrace.conf"
 # Environment="K=V" lines, as systemd reads them: quotes off, %% is %.
 sed -n 's/^Environment="\(.*\)"$/\1/p' "$T/sendtrace.conf" | sed 's/%%/%/g' >"$T/env"
 ok "drop-in parsed" test "$(wc -l <"$T/env")" -ge 3
@@ -62,7 +65,7 @@ get() { # get N: N requests, alternating a small answer and a sendfile
 		n=$((n + 1))
 	done
 }
-calls() { cat "$LOGS"/nginx.*.jsonl 2>/dev/null | grep -c '"event":"call"'; }
+calls() { cat "$LOGS"/nginx.* 2>/dev/null | grep -c '"event":"call"'; }
 
 get 10
 eq "dormant: no trace file" "$(ls "$LOGS" | wc -l)" 0
@@ -89,10 +92,22 @@ n_off=$(calls)
 get 10
 eq "off: no event after it" "$(calls)" "$n_off"
 
+# Rotation under load: on again, then enough requests to fill several 64 KiB files.
+"$ST" ctl $NGINX $workers on >/dev/null
+get 300
+"$ST" ctl --all off >/dev/null
+rotated=$(ls "$LOGS" | grep -c '\.jsonl\.[12]$')
+ok "rotation: older files FILE.1 and FILE.2 made ($rotated)" test "$rotated" -ge 2
+ok "rotation: no FILE.3 (2 kept)" sh -c "! ls '$LOGS' | grep -q '\.jsonl\.3\$'"
+# 64 KiB, plus at most one region per process (an eighth of the cap) and the flag line.
+big=$(stat -c %s "$LOGS"/nginx.* | sort -n | tail -1)
+ok "rotation: every file within the cap and its slack ($big bytes)" test "$big" -le $((65536 + 8192 + 4096))
+ls -l "$LOGS" | sed 's/^/# /'
+
 kill -QUIT $NGINX
 wait $NGINX
 trap 'rm -rf "$T"' EXIT
-ok "every trace line parses" sh -c "for f in '$LOGS'/nginx.*.jsonl; do '$EVQ' \"\$f\" >/dev/null || exit 1; done"
+ok "every trace line parses, rotated files too" sh -c "for f in '$LOGS'/nginx.*; do '$EVQ' \"\$f\" >/dev/null || exit 1; done"
 ok "nginx gone: its control pages too" sh -c "! ls '$T/ctl' | grep -q ."
 if [ -n "$user" ]; then
 	# The workers became nobody: their pages moved to nobody's directory, and went at exit.
