@@ -53,16 +53,19 @@ CONF
 		wait "$npid" 2>/dev/null
 		npid=
 	}
-	a="" b=""
-	for _ in $(seq "$REPS"); do # interleaved: the machine's drift hits both
+	a="" b="" d=""
+	for _ in $(seq "$REPS"); do # interleaved: the machine's drift hits all three
 		rm -f "$TMP"/nginx.*.jsonl
 		a+="$(nginx_rps X=1) "
+		d+="$(nginx_rps SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT="$TMP/dormant.%p.jsonl" LD_PRELOAD="$LIB") "
 		b+="$(nginx_rps SENDTRACE_OUTPUT="$TMP/nginx.%p.jsonl" LD_PRELOAD="$LIB") "
 	done
 	a=$(median $a)
 	b=$(median $b)
+	d=$(median $d)
 	ev=$(cat "$TMP"/nginx.*.jsonl 2>/dev/null | grep -c '"call":"sendfile' || true)
-	awk -v a="$a" -v b="$b" -v ev="$ev" 'BEGIN { printf "nginx sendfile 64KiB: untraced %.0f rps, traced %.0f rps (%.1f%%), %d sendfile events\n", a, b, (a > 0 ? 100 * b / a : 0), ev }'
+	dfiles=$(ls "$TMP" | grep -c '^dormant\.' || true)
+	awk -v a="$a" -v b="$b" -v d="$d" -v ev="$ev" -v df="$dfiles" 'BEGIN { printf "nginx sendfile 64KiB: untraced %.0f rps, dormant %.0f rps (%.1f%%, %d trace files), traced %.0f rps (%.1f%%), %d sendfile events\n", a, d, (a > 0 ? 100 * d / a : 0), df, b, (a > 0 ? 100 * b / a : 0), ev }'
 	[ -n "${BENCH_KEEP:-}" ] && cp "$TMP"/nginx.*.jsonl /tmp/
 	rm -f "$TMP"/nginx.*.jsonl
 else
@@ -82,16 +85,18 @@ if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; 
 		wait "$rpid" 2>/dev/null
 		rpid=
 	}
-	a="" b=""
+	a="" b="" d=""
 	for _ in $(seq "$REPS"); do
 		rm -f "$TMP/redis.jsonl"
 		a+="$(redis_rps X=1) "
+		d+="$(redis_rps SENDTRACE_ENABLE=0 SENDTRACE_OUTPUT="$TMP/redis-dormant.jsonl" LD_PRELOAD="$LIB") "
 		b+="$(redis_rps SENDTRACE_OUTPUT="$TMP/redis.jsonl" LD_PRELOAD="$LIB") "
 	done
 	a=$(median $a)
 	b=$(median $b)
+	d=$(median $d)
 	ev=$(grep -c '"event":"call"' "$TMP/redis.jsonl" 2>/dev/null || true)
-	awk -v a="$a" -v b="$b" -v ev="$ev" 'BEGIN { printf "redis set/get: untraced %.0f rps, traced %.0f rps (%.1f%%), %d call events\n", a, b, (a > 0 ? 100 * b / a : 0), ev }'
+	awk -v a="$a" -v b="$b" -v d="$d" -v ev="$ev" 'BEGIN { printf "redis set/get: untraced %.0f rps, dormant %.0f rps (%.1f%%), traced %.0f rps (%.1f%%), %d call events\n", a, d, (a > 0 ? 100 * d / a : 0), b, (a > 0 ? 100 * b / a : 0), ev }'
 else
 	echo "redis: skipped (redis-server and redis-benchmark are not installed: apt-get install redis-server)"
 fi
