@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "run.h"
+#include "decode.h"
 
 #define LIBNAME "libsendtrace.so"
 
@@ -361,35 +362,6 @@ static int num_opt(const char *name, const char *arg, long max, char *out, size_
 	return 0;
 }
 
-/*
- * A size as SENDTRACE_MAX_SIZE takes it: digits, then nothing or one of k,
- * M, G (either case, powers of 1024), from 64 KiB to 1 PiB. 0 if not.
- */
-static unsigned long long size_value(const char *v)
-{
-	unsigned long long n = 0, max = 1ULL << 50;
-	int shift = 0;
-
-	if (*v < '0' || *v > '9')
-		return 0;
-	for (; *v >= '0' && *v <= '9'; v++) {
-		if (n > max)
-			return 0;
-		n = n * 10 + (unsigned)(*v - '0');
-	}
-	if (*v == 'k' || *v == 'K')
-		shift = 10;
-	else if (*v == 'm' || *v == 'M')
-		shift = 20;
-	else if (*v == 'g' || *v == 'G')
-		shift = 30;
-	if (shift)
-		v++;
-	if (*v || n > max >> shift)
-		return 0;
-	n <<= shift;
-	return n >= 64 << 10 ? n : 0;
-}
 
 /* Returns -1 on a bad option (said), 1 for --help/--version (done), 0 to go on. */
 int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry *self)
@@ -448,7 +420,7 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			o->dormant = 1;
 			break;
 		case 'M':
-			if (!size_value(optarg)) {
+			if (!st_parse_size(optarg)) {
 				cli_error(
 				    "--max-size takes a size from 64k to 1048576G (bytes, or a "
 				    "number with k, M or G: powers of 1024), not '%s'",
@@ -616,7 +588,7 @@ static int rotations(const struct run_opts *o)
 	char *end;
 	long v;
 
-	if (!size || !size_value(size) || !n || !n[0])
+	if (!size || !st_parse_size(size) || !n || !n[0])
 		return 0;
 	v = strtol(n, &end, 10);
 	return *end || v < 0 || v > 1000 ? 0 : (int)v;

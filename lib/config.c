@@ -185,40 +185,6 @@ static void st_load_numbers(void)
 }
 
 /*
- * A size in bytes: digits, then nothing or one of k, M, G (either case),
- * powers of 1024. 0 if malformed or out of [min, max].
- */
-#define ST_SIZE_MIN (64ull << 10) /* the largest event and its start record fit, with room */
-#define ST_SIZE_MAX (1ull << 50)
-
-static unsigned long long st_parse_size(const char *v)
-{
-	unsigned long long n = 0;
-	const char *p = v;
-	int shift = 0;
-
-	if (*p < '0' || *p > '9')
-		return 0;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (n > ST_SIZE_MAX)
-			return 0;
-		n = n * 10 + (unsigned)(*p - '0');
-	}
-	if (*p == 'k' || *p == 'K')
-		shift = 10;
-	else if (*p == 'm' || *p == 'M')
-		shift = 20;
-	else if (*p == 'g' || *p == 'G')
-		shift = 30;
-	if (shift)
-		p++;
-	if (*p || n > ST_SIZE_MAX >> shift)
-		return 0;
-	n <<= shift;
-	return n >= ST_SIZE_MIN && n <= ST_SIZE_MAX ? n : 0;
-}
-
-/*
  * SENDTRACE_MAX_SIZE caps each trace file; SENDTRACE_ROTATE=N renames a
  * full one to FILE.1 (FILE.1 to FILE.2 ... up to FILE.N) and starts afresh.
  * Rotating without a cap would never happen: said, and not done.

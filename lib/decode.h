@@ -54,4 +54,7 @@ void st_json_sockaddr(struct st_json *j, const struct sockaddr *sa, socklen_t le
 /* errno by name ("EAGAIN"); "E<n>" when libc has no name for it. */
 void st_json_errno(struct st_json *j, int err);
 
+/* size.c: "64k", "100M", "65536": bytes, or 0 if not a size from 64 KiB to 1 PiB. */
+unsigned long long st_parse_size(const char *v);
+
 #endif

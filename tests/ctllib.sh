@@ -31,3 +31,16 @@ live() {
 
 # page_ino PID: the inode of the control page PID maps (empty if none).
 page_ino() { awk '$6 ~ /\/sendtrace-ctl\.[0-9]+$/ { print $5; exit }' "/proc/$1/maps" 2>/dev/null; }
+
+# ends PID: the process is gone within 20 s (no deadlock), else it is killed.
+ends() {
+	i=0
+	while kill -0 "$1" 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 400 ]; then
+			kill -9 "$1"
+			return 1
+		fi
+		sleep 0.05
+	done
+}

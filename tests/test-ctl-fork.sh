@@ -14,18 +14,6 @@ hammer() {
 	sleep 0.2
 }
 
-# ends PID: the process is gone within 20 s (no deadlock), else it is killed.
-ends() {
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 400 ]; then
-			kill -9 "$1"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
 
 # 1. Four threads send; the main thread forks (fork, then raw SYS_fork) a
 # child every few ms that sends and exits; ctl switches and sets meanwhile.

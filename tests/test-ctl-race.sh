@@ -4,17 +4,6 @@
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 
-ends() { # ends PID: gone within 20 s (no deadlock), else killed
-	i=0
-	while kill -0 "$1" 2>/dev/null; do
-		i=$((i + 1))
-		if [ $i -gt 400 ]; then
-			kill -9 "$1"
-			return 1
-		fi
-		sleep 0.05
-	done
-}
 
 # 1. Two requests before the process takes either (it makes no traced call
 # meanwhile): both are applied, not just the last.
