@@ -86,7 +86,7 @@ if [ -n "$user" ]; then
 fi
 ok "status: on, counts and trace paths" grep -q ": on, events [1-9].*; trace $LOGS/nginx\." "$T/st1"
 
-"$ST" ctl --all off >/dev/null
+"$ST" ctl $NGINX $workers off >/dev/null
 sleep 0.1
 n_off=$(calls)
 get 10
@@ -95,7 +95,7 @@ eq "off: no event after it" "$(calls)" "$n_off"
 # Rotation under load: on again, then enough requests to fill several 64 KiB files.
 "$ST" ctl $NGINX $workers on >/dev/null
 get 300
-"$ST" ctl --all off >/dev/null
+"$ST" ctl $NGINX $workers off >/dev/null
 rotated=$(ls "$LOGS" | grep -c '\.jsonl\.[12]$')
 ok "rotation: older files FILE.1 and FILE.2 made ($rotated)" test "$rotated" -ge 2
 ok "rotation: no FILE.3 (2 kept)" sh -c "! ls '$LOGS' | grep -q '\.jsonl\.3\$'"
