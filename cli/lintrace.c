@@ -92,8 +92,7 @@ struct wfd {
 	long long spin_last;
 	/* small-writes-burst */
 	unsigned long burst_n;
-	long long burst_prev; /* the last write's start */
-	long long burst_min, burst_max, burst_last, burst_end;
+	long long burst_min, burst_max, burst_last, burst_end; /* last: the last write's start */
 	struct wev burst_ev;
 	/* send-after-error */
 	int err_on;
@@ -120,7 +119,6 @@ struct whot {
 	int other; /* it sent to another address too */
 	unsigned long long n;
 	long long first, last;
-	long long fd_ts; /* for the example */
 };
 
 /* One end of a TCP connection, by its endpoints: did it send, and when last? */
@@ -162,7 +160,7 @@ struct lt {
 	struct table conn_t;
 	struct wev *q; /* held, not yet judged */
 	size_t nq, capq, hold;
-	unsigned long seq, late, flushes, undecided;
+	unsigned long seq, late, undecided;
 };
 
 static void *lt_grow(void *v, size_t *cap, size_t need, size_t size)
@@ -525,7 +523,7 @@ static void burst_add(struct lt *t, struct wfd *w, const struct wev *e)
 	}
 	/* Calls of two threads can overlap: a negative gap is no gap. */
 	if (w->burst_n && (sub(e->ts, w->burst_end) > ST_BURST_GAP_NS ||
-			   (peer && peer->sent && peer->last_send >= w->burst_prev)))
+			   (peer && peer->sent && peer->last_send >= w->burst_last)))
 		burst_end(t, w);
 	if (!w->burst_n) {
 		w->burst_ev = *e;
@@ -535,7 +533,6 @@ static void burst_add(struct lt *t, struct wfd *w, const struct wev *e)
 		w->burst_min = e->len;
 	if (e->len > w->burst_max)
 		w->burst_max = e->len;
-	w->burst_prev = e->ts;
 	w->burst_last = e->ts;
 	w->burst_end = e->end;
 	w->burst_n++;
@@ -688,10 +685,8 @@ static void push(struct lt *t, long long pid, long long fd, struct wev *e)
 	e->seq = t->seq++;
 	t->q = lt_grow(t->q, &t->capq, t->nq + 1, sizeof(*t->q));
 	t->q[t->nq++] = *e;
-	if (t->nq >= t->hold) {
-		t->flushes++;
+	if (t->nq >= t->hold)
 		judge_upto(t, t->nq / 2);
-	}
 }
 
 /* ---- reading the events ---- */

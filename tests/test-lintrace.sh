@@ -52,6 +52,13 @@ lint "$T/killed.jsonl"
 eq "short write and no exit record (killed?): not judged, exit 0" "$st $ids" "0 "
 ok "and lint says what it did not judge" grep -q '1 partial write not judged by unsent-remainder' "$T/err"
 
+{
+	bye 7 1000
+	ev 7 7 5000 write 5 "$S" 100 40
+} >"$T/pidreuse.jsonl"
+lint "$T/pidreuse.jsonl"
+eq "a short write after its pid's exit record (a later process, same pid): not judged" "$st $ids" "0 "
+
 # The carrying send of another thread comes first in the file, as thread slices do.
 {
 	ev 7 8 2000 send 5 "$S" 60 60
