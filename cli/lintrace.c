@@ -31,6 +31,11 @@
  * Each call is held as a small struct wev (the strings it names are
  * interned), never as its JSON.
  *
+ * A remainder whose fd saw no send after it is judged only at the very end:
+ * the same socket may be sent on through another fd or by another process
+ * (a dup, a forked child), later in time. A stream socket is known by its
+ * endpoints (and an AF_UNIX one by its inode), whatever fd holds it.
+ *
  * Completeness. The rules that conclude from a call that did not happen
  * (unsent-remainder: no send followed; eagain-spin and small-writes-burst:
  * nothing came between) are wrong on a trace that left calls out. They are
@@ -128,6 +133,22 @@ struct wconn {
 	int sent;
 };
 
+/*
+ * A stream socket by its identity, whatever fd or process sends on it (dup,
+ * fork, SCM_RIGHTS): when did anyone last send on it?
+ */
+struct wsock {
+	unsigned long ident;
+	long long ino, last_send;
+};
+
+/* A remainder whose fd's story ended with no send after: judged at the very end. */
+struct wended {
+	struct wev rem;
+	int reason;
+	long long ts;
+};
+
 /* Findings, per (rule, call site, pid), until the end. */
 struct wfind {
 	const struct st_rule *rule;
@@ -158,6 +179,11 @@ struct lt {
 	struct wconn *conns;
 	size_t nconns, capconns;
 	struct table conn_t;
+	struct wsock *socks;
+	size_t nsocks, capsocks;
+	struct table sock_t;
+	struct wended *ended;
+	size_t nended, capended;
 	struct wev *q; /* held, not yet judged */
 	size_t nq, capq, hold;
 	unsigned long seq, late, undecided;
@@ -424,6 +450,37 @@ static struct wconn *conn_get(struct lt *t, unsigned local, unsigned peer, int m
 	return &t->conns[i];
 }
 
+struct sock_key {
+	const struct lt *t;
+	unsigned long ident;
+	long long ino;
+};
+
+static int same_sock(size_t item, const void *key)
+{
+	const struct sock_key *k = key;
+
+	return k->t->socks[item].ident == k->ident && k->t->socks[item].ino == k->ino;
+}
+
+static struct wsock *sock_get(struct lt *t, unsigned long ident, long long ino, int make)
+{
+	struct sock_key key = {t, ident, ino};
+	size_t i = table_find(&t->sock_t, mix(mix(TABLE_HASH_INIT, ident), (unsigned long long)ino),
+			      same_sock, &key, make ? t->nsocks : TABLE_NONE);
+
+	if (i == TABLE_NONE)
+		return NULL;
+	if (i == t->nsocks) {
+		t->socks = lt_grow(t->socks, &t->capsocks, t->nsocks + 1, sizeof(*t->socks));
+		t->socks[i].ident = ident;
+		t->socks[i].ino = ino;
+		t->socks[i].last_send = 0;
+		t->nsocks++;
+	}
+	return &t->socks[i];
+}
+
 /* The address part of "1.2.3.4:80" or "[::1]:80", into buf; "" if it is neither. */
 static void host_of(const char *ep, char *buf, size_t n)
 {
@@ -556,15 +613,6 @@ static void err_end(struct lt *t, struct wfd *w)
 
 static void rem_end(struct lt *t, struct wfd *w, int reason, long long ts)
 {
-	static const char *const how[] = {
-	    [R_CLOSED] = "the fd was closed",
-	    [R_SHUT] = "the socket was shut down for writing",
-	    [R_REUSED] = "the fd was taken by another socket",
-	    [R_EXITED] = "the process exited",
-	};
-	char d[256], s[32];
-	long long unsent = sub(w->rem.len, w->rem.ret);
-
 	if (!w->rem_on)
 		return;
 	w->rem_on = 0;
@@ -572,13 +620,36 @@ static void rem_end(struct lt *t, struct wfd *w, int reason, long long ts)
 		t->undecided++; /* no exit record: killed, or still running; say nothing */
 		return;
 	}
-	span(s, sizeof(s), sub(ts, w->rem.end));
+	/* The same socket may still be sent on through another fd, later: wait for the end. */
+	t->ended = lt_grow(t->ended, &t->capended, t->nended + 1, sizeof(*t->ended));
+	t->ended[t->nended].rem = w->rem;
+	t->ended[t->nended].reason = reason;
+	t->ended[t->nended].ts = ts;
+	t->nended++;
+}
+
+/* A remainder whose fd saw no send after it, once every call is judged. */
+static void rem_judge(struct lt *t, const struct wended *x)
+{
+	static const char *const how[] = {
+	    [R_CLOSED] = "the fd was closed",
+	    [R_SHUT] = "the socket was shut down for writing",
+	    [R_REUSED] = "the fd was taken by another socket",
+	    [R_EXITED] = "the process exited",
+	};
+	const struct wev *r = &x->rem;
+	struct wsock *k = r->ident ? sock_get(t, r->ident, r->ino, 0) : NULL;
+	char d[256], s[32];
+	long long unsent = sub(r->len, r->ret);
+
+	if (k && k->last_send > r->ts)
+		return; /* carried on through another fd, or by another process */
+	span(s, sizeof(s), sub(x->ts, r->end));
 	snprintf(d, sizeof(d),
 		 "%s of %lld bytes took %lld; %s %s later with no send between: %lld bytes never "
 		 "sent",
-		 calls[w->rem.call], w->rem.len, w->rem.ret, how[reason], s, unsent);
-	found(t, ST_R_UNSENT, w->pid, w->fd, &w->rem, 1, w->rem.ts, w->rem.ts, 0,
-	      (unsigned long long)unsent, d);
+		 calls[r->call], r->len, r->ret, how[x->reason], s, unsent);
+	found(t, ST_R_UNSENT, r->pid, r->fd, r, 1, r->ts, r->ts, 0, (unsigned long long)unsent, d);
 }
 
 /* The socket the fd held is gone (or its story is over): judge what was pending on it. */
@@ -639,6 +710,12 @@ static void judge(struct lt *t, const struct wev *e)
 		burst_add(t, w, e);
 	else if (w->burst_n)
 		burst_end(t, w);
+	if ((e->cls == K_TCP || e->cls == K_STREAM) && e->ident) {
+		struct wsock *k = sock_get(t, e->ident, e->ino, 1);
+
+		if (e->ts > k->last_send)
+			k->last_send = e->ts;
+	}
 	if (e->cls == K_TCP && e->local && e->peer) {
 		struct wconn *c = conn_get(t, e->local, e->peer, 1);
 
@@ -981,6 +1058,8 @@ void lt_finish(struct lt *t, void (*fn)(const struct lt_finding *, void *), void
 										: R_UNKNOWN,
 			   p->exit_ts);
 	}
+	for (k = 0; k < t->nended; k++)
+		rem_judge(t, &t->ended[k]);
 	for (k = 0; k < t->nhot; k++) {
 		struct whot *h = &t->hot[k];
 		struct wev e;
@@ -1054,6 +1133,9 @@ void lt_free(struct lt *t)
 	free(t->q);
 	free(t->conns);
 	table_free(&t->conn_t);
+	free(t->socks);
+	table_free(&t->sock_t);
+	free(t->ended);
 	for (k = 0; k < t->nfds; k++) {
 		free(t->fds[k]->ring);
 		free(t->fds[k]);

@@ -77,6 +77,17 @@ SENDTRACE_LINT_HOLD=2 "$ST" lint "$T/late.jsonl" >/dev/null 2>"$T/err"
 ok "with a hold of 2 calls, a call after its fd was judged further is counted and said" \
 	grep -q '1 call came after later calls of their fd had been judged (more than 2 calls held' "$T/err"
 
+# The same socket sent on through another fd (dup), or by a child that inherited it.
+{
+	ev 7 7 0 send 5 "$S" 100 40
+	life 7 1000 close 5 "$S"
+	ev 8 8 2000 send 9 "$S" 60 60
+	bye 7 3000
+	bye 8 4000
+} >"$T/dup.jsonl"
+lint "$T/dup.jsonl"
+eq "short send, its fd closed, the rest sent on the same socket by another process: silent" "$st $ids" "0 "
+
 {
 	ev 7 7 0 send 5 "$S" 100 40
 	ev 7 7 1000 send 5 "$S" 60 0 ',"errno":"EAGAIN"'
