@@ -128,6 +128,35 @@ void table_free(struct table *t);
 /* With SENDTRACE_TABLE_PROBES set: "WHO: N entries, M table probes" on stderr, for tests. */
 void table_report(const char *who, const struct table *t);
 
+/* ---- cmd-lint.c ---- */
+/* Where a call came from: its backtrace's top frames, or the lint site; NULL if neither. */
+char *lint_site(json_t *ev);
+
+/* ---- lintdoc.c: the rule catalogue, from lib/rules.c's table ---- */
+void lint_rules_list(FILE *out);     /* one line a rule */
+void lint_rules_markdown(FILE *out); /* docs/lint.md's rules, from its marker line on */
+
+/* ---- lintrace.c: the whole-trace lint rules, judged over every event after the fact ---- */
+struct st_rule;
+struct lt_finding { /* the instances of one rule at one call site in one process */
+	const struct st_rule *rule;
+	const char *site, *peer, *kind, *call; /* peer may be NULL; kind: "AF_INET SOCK_STREAM" */
+	const char *detail;		       /* the first instance, in words */
+	long long pid, fd;		       /* fd: of the first instance */
+	unsigned long count;		       /* instances */
+	unsigned long long events;	       /* calls they took */
+	unsigned long long bytes;	       /* unsent-remainder: bytes never sent */
+	long long first, last;
+	double rate; /* eagain-spin: failures per ms, the highest */
+};
+struct lt;
+struct lt *lt_new(void);
+/* Every event of the trace, in any order. */
+void lt_event(struct lt *t, json_t *ev);
+/* Judge what is left; each finding to fn; notes on stderr (calls out of order, undecided). */
+void lt_finish(struct lt *t, void (*fn)(const struct lt_finding *, void *), void *arg);
+void lt_free(struct lt *t);
+
 /* ---- scan.c: the fields of one event without building it ---- */
 struct evs { /* a string value as it is in the line: escapes not decoded */
 	const char *p;
