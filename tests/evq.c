@@ -79,7 +79,9 @@ int main(int argc, char **argv)
 		ok = ev != NULL;
 
 		if (!ev) {
-			bad++;
+			/* The first one is shown: a test that fails on it says what it was. */
+			if (!bad++)
+				fprintf(stderr, "evq: does not parse: %.300s", line);
 			continue;
 		}
 		for (i = 2; i < argc && ok; i++)
