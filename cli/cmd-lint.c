@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "rules.h"
+#include "sarif.h"
 
 struct group {
 	const struct st_rule *rule;
@@ -15,6 +16,7 @@ struct group {
 	unsigned long count;
 	long long first, last;
 	json_t *pids;
+	json_t *ev; /* its first event, for --format=sarif */
 };
 
 #define LINT_WARN_MAX 10 /* malformed findings named; the rest only counted */
@@ -154,6 +156,7 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 	g->v[g->n].count = 1;
 	g->v[g->n].first = g->v[g->n].last = ts;
 	g->v[g->n].pids = json_array();
+	g->v[g->n].ev = json_incref(ev);
 	json_array_append_new(g->v[g->n].pids, json_integer(pid));
 	g->n++;
 }
@@ -225,6 +228,24 @@ static void print_json(struct groups *g)
 	json_decref(out);
 }
 
+/* --format=sarif: the groups as neutral findings for sarif.c. */
+static void print_sarif(struct groups *g)
+{
+	struct sarif_finding *v = calloc(g->n + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; v && i < g->n; i++)
+		v[i] = (struct sarif_finding){g->v[i].rule,  g->v[i].site, g->v[i].where,
+					      g->v[i].count, g->v[i].first, g->v[i].last,
+					      g->v[i].pids,  g->v[i].ev};
+	if (!v) {
+		cli_error("out of memory");
+		exit(EXIT_TROUBLE);
+	}
+	sarif_print(stdout, v, g->n);
+	free(v);
+}
+
 static void print_rules(void)
 {
 	int i;
@@ -264,6 +285,7 @@ static int cmd_lint_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"fail-on", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"rules", no_argument, NULL, 'r'},	       {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
 	};
@@ -290,6 +312,15 @@ static int cmd_lint_exec(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'F':
+			/* json: 0 text, 1 json (as --json), 2 sarif */
+			json = !strcmp(optarg, "json") ? 1 : !strcmp(optarg, "sarif") ? 2 : 0;
+			if (!json && strcmp(optarg, "text")) {
+				cli_error("lint: --format takes text, json or sarif, not '%s'",
+					  optarg);
+				return EXIT_TROUBLE;
+			}
+			break;
 		case 'r':
 			print_rules();
 			return EXIT_OK;
@@ -306,7 +337,9 @@ static int cmd_lint_exec(int argc, char **argv)
 	table_free(&g.by_site); /* qsort is about to renumber the groups */
 	if (g.n)
 		qsort(g.v, g.n, sizeof(*g.v), by_severity);
-	if (json)
+	if (json == 2)
+		print_sarif(&g);
+	else if (json)
 		print_json(&g);
 	else
 		print_text(&g);
@@ -315,6 +348,7 @@ static int cmd_lint_exec(int argc, char **argv)
 		free(g.v[k].site);
 		free(g.v[k].where);
 		json_decref(g.v[k].pids);
+		json_decref(g.v[k].ev);
 	}
 	free(g.v);
 	if (g.bad)
@@ -326,7 +360,7 @@ static int cmd_lint_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_lint_entry = {
     .name = "lint",
-    .usage = "[--fail-on=LEVEL] [--json] [--rules] FILE...",
+    .usage = "[--fail-on=LEVEL] [--json|--format=FMT] [--rules] FILE...",
     .summary = "Group the flag-misuse findings recorded in the trace FILEs by rule and\n"
 	       "call site (the backtrace when events have one), with counts, first and\n"
 	       "last time, why it matters and the fix. Rules: docs/lint.md.\n"
@@ -334,6 +368,8 @@ const struct cmd_entry cmd_lint_entry = {
 	       "\n"
 	       "  -f, --fail-on=LEVEL  info (default), warning, error, or never\n"
 	       "  -j, --json           machine-readable groups\n"
+	       "      --format=FMT     text (default), json (as --json), or sarif: SARIF\n"
+	       "                       2.1.0 for CI code scanning (file:line by addr2line)\n"
 	       "  -r, --rules          list the rule catalogue\n"
 	       "  -h, --help           this help\n"
 	       "  -V, --version        the version\n",
