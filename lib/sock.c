@@ -227,26 +227,31 @@ static unsigned st_opts_ask(int fd, const struct st_sockinfo *si)
 	return bits;
 }
 
-/* ,"nodelay":true and the like, for the options that are on; `out` holds 48 bytes. */
-static size_t st_opts_text(char *out, unsigned bits)
-{
-	static const struct {
-		unsigned bit;
-		const char *text;
-		size_t len;
-	} names[] = {
-	    {ST_SO_NODELAY, ",\"nodelay\":true", 15},
-	    {ST_SO_CORK, ",\"cork\":true", 12},
-	    {ST_SO_ZEROCOPY, ",\"zerocopy\":true", 16},
-	};
-	size_t i, n = 0;
+/*
+ * The options that are on, as the members that close the "sock" object:
+ * one of eight texts, so that an event pays one copy for them.
+ */
+#define ST_OPT_NODELAY	",\"nodelay\":true"
+#define ST_OPT_CORK	",\"cork\":true"
+#define ST_OPT_ZEROCOPY ",\"zerocopy\":true"
+#define ST_OPT_TEXT(s)	{s "}", sizeof(s)}
+static const struct {
+	const char *text; /* ending with the object's '}' */
+	size_t len;
+} st_opt_tails[8] = {
+    ST_OPT_TEXT(""),
+    ST_OPT_TEXT(ST_OPT_NODELAY),
+    ST_OPT_TEXT(ST_OPT_CORK),
+    ST_OPT_TEXT(ST_OPT_NODELAY ST_OPT_CORK),
+    ST_OPT_TEXT(ST_OPT_ZEROCOPY),
+    ST_OPT_TEXT(ST_OPT_NODELAY ST_OPT_ZEROCOPY),
+    ST_OPT_TEXT(ST_OPT_CORK ST_OPT_ZEROCOPY),
+    ST_OPT_TEXT(ST_OPT_NODELAY ST_OPT_CORK ST_OPT_ZEROCOPY),
+};
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (bits & names[i].bit) {
-			memcpy(out + n, names[i].text, names[i].len);
-			n += names[i].len;
-		}
-	return n;
+static unsigned st_opt_tail(unsigned bits)
+{
+	return (bits & ST_SO_SHOWN) / ST_SO_NODELAY;
 }
 
 /*
@@ -298,10 +303,11 @@ static int st_fd_ask(int fd, struct stat *sb, struct st_json *j, struct st_socki
 	}
 	if (with_opts) {
 		/* No table entry to keep them in: asked with the rest, each time. */
-		char text[48];
+		unsigned k;
 
 		si->opts = st_opts_ask(fd, si);
-		st_json_members(j, text, st_opts_text(text, si->opts));
+		k = st_opt_tail(si->opts);
+		st_json_members(j, st_opt_tails[k].text, st_opt_tails[k].len - 1); /* not its '}' */
 	}
 	st_json_obj_end(j);
 	si->connected = ok_peer;
@@ -446,14 +452,14 @@ static int st_fd_copy(struct st_json *j, struct st_fd *e, struct st_sockinfo *si
 	unsigned gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE), opts;
 	int after_key, first;
 	size_t len;
-	char *at, tail[64];
+	char *at;
 
 	if ((seq & 1) || e->kind != ST_FD_SOCKET || e->fill_gen != gen ||
 	    (need_settled && !e->settled))
 		return 0;
 	len = e->len;
 	opts = st_opts_for(e, gen);
-	if (len < 2 || len > sizeof(e->text) || st_json_room(j) < len + 1 + sizeof(tail))
+	if (len < 2 || len > sizeof(e->text) || st_json_room(j) < len + 1 + 64)
 		return 0;
 	/* Copy first, then check nobody rewrote the entry meanwhile. */
 	at = j->p;
@@ -463,11 +469,10 @@ static int st_fd_copy(struct st_json *j, struct st_fd *e, struct st_sockinfo *si
 		st_json_raw(j, e->text, len);
 	} else {
 		/* The options are not in the text: they go before its closing brace. */
-		size_t n = st_opts_text(tail, opts);
+		unsigned k = st_opt_tail(opts);
 
-		tail[n++] = '}';
 		st_json_raw(j, e->text, len - 1);
-		st_json_members(j, tail, n);
+		st_json_members(j, st_opt_tails[k].text, st_opt_tails[k].len);
 	}
 	si->opts = opts;
 	si->family = e->family;
