@@ -331,9 +331,11 @@ static json_t *result_json(const struct sarif_finding *x)
 		cli_error("out of memory");
 		exit(EXIT_TROUBLE);
 	}
-	r = json_pack("{s:s, s:I, s:s, s:o}", "ruleId", x->rule->id, "ruleIndex",
-		      (json_int_t)(x->rule - st_rules), "level", level_of(x->rule->severity),
-		      "message", text(msg));
+	r = json_pack("{s:s, s:s, s:o}", "ruleId", x->rule->id, "level",
+		      level_of(x->rule->severity), "message", text(msg));
+	/* Listed in the driver's rules only when it is one of the catalogue's. */
+	if (x->rule >= st_rules && x->rule < st_rules + ST_R_COUNT)
+		json_object_set_new(r, "ruleIndex", json_integer((json_int_t)(x->rule - st_rules)));
 	if (x->count)
 		json_object_set_new(r, "occurrenceCount", json_integer((json_int_t)x->count));
 	free(msg);

@@ -14,7 +14,7 @@
  * be 0 or NULL.
  */
 struct sarif_finding {
-	const struct st_rule *rule; /* an entry of st_rules[] */
+	const struct st_rule *rule; /* an entry of st_rules[] (another has no ruleIndex) */
 	const char *site;	    /* where, as text: "obj+0xoff", or the top frames */
 	const char *example;	    /* one call, as text: "send on AF_INET SOCK_STREAM to ..." */
 	unsigned long count;
