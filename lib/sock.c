@@ -666,8 +666,17 @@ void st_fd_sockopt(int fd, unsigned bit, int on)
 	if (!e)
 		return;
 	st_opts_edit(e, bit, on);
-	if (!__atomic_load_n(&st_fd_shared, __ATOMIC_RELAXED) || !st_fd_file(e, &dev, &ino))
+	if (!__atomic_load_n(&st_fd_shared, __ATOMIC_RELAXED))
 		return;
+	if (!st_fd_file(e, &dev, &ino)) {
+		/* Not learned yet (a fresh dup): which socket it is costs one fstat, here only. */
+		struct stat sb;
+
+		if (st_sandboxed() || st_fstat(fd, &sb) != 0)
+			return;
+		dev = sb.st_dev;
+		ino = sb.st_ino;
+	}
 	top = __atomic_load_n(&st_fd_top, __ATOMIC_RELAXED);
 	for (o = st_fds; o <= &st_fds[top] && o < st_fds + ST_FD_TABLE; o++) {
 		dev_t odev;

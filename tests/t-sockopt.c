@@ -109,6 +109,13 @@ void th_workload(void)
 	send(c, buf, 7, 0);
 	opt(c, IPPROTO_TCP, TCP_CORK, 0);
 	send(d, buf, 8, 0);
+	/* Set through a copy never sent on (so never learned), seen through the original. */
+	e = dup(c);
+	opt(e, IPPROTO_TCP, TCP_CORK, 1);
+	send(c, buf, 20, 0);
+	opt(e, IPPROTO_TCP, TCP_CORK, 0);
+	close(e);
+	send(c, buf, 21, 0);
 
 	/* dup2() over a UDP socket's number: now the TCP socket, options and all. */
 	e = socket(AF_INET, SOCK_DGRAM, 0);
@@ -244,6 +251,12 @@ void th_check(void)
 	ev = th_find("send", 8, 0);
 	TH_BOOL(ev, "sock.nodelay", 1);
 	absent(ev, "cork", 8);
+
+	ev = th_find("send", 20, 0);
+	TH_BOOL(ev, "sock.cork", 1);
+	ev = th_find("send", 21, 0);
+	absent(ev, "cork", 21);
+	TH_BOOL(ev, "sock.nodelay", 1);
 
 	ev = th_find("send", 18, 0);
 	TH_STR(ev, "sock.proto", "tcp");
