@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "rules.h"
+#include "sarif.h"
 
 struct group {
 	const struct st_rule *rule;
@@ -21,6 +22,7 @@ struct group {
 	long long first, last;
 	double rate; /* eagain-spin: the highest, failures per ms */
 	json_t *pids;
+	json_t *ev; /* a per-call rule's first event, for --format=sarif; NULL for the others */
 };
 
 #define LINT_WARN_MAX 10 /* malformed findings named; the rest only counted */
@@ -194,6 +196,7 @@ static void add(struct groups *g, json_t *ev, json_t *finding)
 		json_t *peer = json_object_get(json_object_get(ev, "sock"), "peer");
 
 		x->where = where_of(ev);
+		x->ev = json_incref(ev);
 		x->fd = json_integer_value(json_object_get(ev, "fd"));
 		x->peer = json_is_string(peer) ? strdup(json_string_value(peer)) : NULL;
 		x->first = x->last = ts;
@@ -362,10 +365,26 @@ static void note_retired(const struct groups *g)
 				  g->retired[i], st_rules[i].id, g->retired[i] == 1 ? "" : "s");
 }
 
+/* --format=sarif: the groups as neutral findings for sarif.c. */
+static void print_sarif(struct groups *g)
+{
+	struct sarif_finding *v = calloc(g->n + 1, sizeof(*v));
+	size_t i;
+
+	oom(v);
+	for (i = 0; i < g->n; i++)
+		v[i] = (struct sarif_finding){g->v[i].rule,  g->v[i].site, g->v[i].where,
+					      g->v[i].count, g->v[i].first, g->v[i].last,
+					      g->v[i].pids,  g->v[i].ev};
+	sarif_print(stdout, v, g->n);
+	free(v);
+}
+
 static int cmd_lint_exec(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"fail-on", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+	    {"format", required_argument, NULL, 'F'},
 	    {"rules", no_argument, NULL, 'r'},	       {"markdown", no_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},	       {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -392,6 +411,15 @@ static int cmd_lint_exec(int argc, char **argv)
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'F':
+			/* json: 0 text, 1 json (as --json), 2 sarif */
+			json = !strcmp(optarg, "json") ? 1 : !strcmp(optarg, "sarif") ? 2 : 0;
+			if (!json && strcmp(optarg, "text")) {
+				cli_error("lint: --format takes text, json or sarif, not '%s'",
+					  optarg);
+				return EXIT_TROUBLE;
+			}
 			break;
 		case 'r':
 			rules = 1;
@@ -426,7 +454,9 @@ static int cmd_lint_exec(int argc, char **argv)
 	table_free(&g.by_site); /* qsort is about to renumber the groups */
 	if (g.n)
 		qsort(g.v, g.n, sizeof(*g.v), by_severity);
-	if (json)
+	if (json == 2)
+		print_sarif(&g);
+	else if (json)
 		print_json(&g);
 	else
 		print_text(&g);
@@ -437,6 +467,7 @@ static int cmd_lint_exec(int argc, char **argv)
 		free(g.v[k].detail);
 		free(g.v[k].peer);
 		json_decref(g.v[k].pids);
+		json_decref(g.v[k].ev);
 	}
 	free(g.v);
 	note_retired(&g);
@@ -449,7 +480,7 @@ static int cmd_lint_exec(int argc, char **argv)
 
 const struct cmd_entry cmd_lint_entry = {
     .name = "lint",
-    .usage = "[--fail-on=LEVEL] [--json] FILE...  |  --rules [--markdown]",
+    .usage = "[--fail-on=LEVEL] [--json|--format=FMT] FILE...  |  --rules [--markdown]",
     .summary = "Report the misuse in the trace FILEs: the findings the library recorded on\n"
 	       "each call, and those of the rules judged over the whole trace (a partial\n"
 	       "write never completed, an EAGAIN busy loop, small TCP writes in bursts,\n"
@@ -462,6 +493,8 @@ const struct cmd_entry cmd_lint_entry = {
 	       "\n"
 	       "  -f, --fail-on=LEVEL  info (default), warning, error, or never\n"
 	       "  -j, --json           machine-readable groups\n"
+	       "      --format=FMT     text (default), json (as --json), or sarif: SARIF\n"
+	       "                       2.1.0 for CI code scanning (file:line by addr2line)\n"
 	       "  -r, --rules          list the rule catalogue\n"
 	       "      --markdown       with --rules: docs/lint.md's rule section\n"
 	       "  -h, --help           this help\n"

@@ -312,6 +312,8 @@ static int st_dup2(int oldfd, int newfd)
 	r = st_dup2_guarded(oldfd, newfd);
 	e = errno;
 	st_dup_leave();
+	if (r >= 0 && oldfd != newfd)
+		st_fd_copied(newfd);
 	errno = e;
 	return r;
 }
@@ -352,6 +354,8 @@ static int st_dup3(int oldfd, int newfd, int flags)
 	r = st_dup3_guarded(oldfd, newfd, flags);
 	e = errno;
 	st_dup_leave();
+	if (r >= 0)
+		st_fd_copied(newfd);
 	errno = e;
 	return r;
 }

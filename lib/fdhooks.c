@@ -1,8 +1,12 @@
-/* fdhooks.c: the calls that make, name or hand over fds, interposed to keep the fd table true. */
+/* fdhooks.c: the calls that make, name or hand over fds, or set their socket options, interposed to
+ * keep the fd table true. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,7 +50,7 @@ static int st_socket(int domain, int type, int proto)
 				: (int)st_sys(SYS_socket, domain, type, proto);
 
 	if (r >= 0)
-		st_fd_changed(r);
+		st_fd_new_socket(r);
 	return r;
 }
 
@@ -55,8 +59,10 @@ static int st_socketpair(int domain, int type, int proto, int sv[2])
 	int r = ST_NEXT(socketpair) ? st_real.socketpair(domain, type, proto, sv)
 				    : (int)st_sys(SYS_socketpair, domain, type, proto, sv);
 
-	if (r == 0)
-		st_fds_changed(sv, 2);
+	if (r == 0) {
+		st_fd_new_socket(sv[0]);
+		st_fd_new_socket(sv[1]);
+	}
 	return r;
 }
 
@@ -139,7 +145,7 @@ static int st_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	r = ST_NEXT(connect) ? st_real.connect(fd, addr, len)
 			     : (int)st_sys(SYS_connect, fd, addr, len);
 	saved = errno;
-	st_fd_changed(fd);
+	st_fd_renamed(fd);
 	if (r == 0)
 		st_fd_learn_now(fd);
 	errno = saved;
@@ -169,7 +175,41 @@ static int st_bind_fd(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	int r = ST_NEXT(bind) ? st_real.bind(fd, addr, len) : (int)st_sys(SYS_bind, fd, addr, len);
 
-	st_fd_changed(fd);
+	st_fd_renamed(fd);
+	return r;
+}
+
+/*
+ * The options that change how sends go out, which the events show and the
+ * lint rules read (TCP_NODELAY, TCP_CORK, UDP_CORK, SO_ZEROCOPY): kept in
+ * the fd table when set, so that no event has to ask. Each takes an int.
+ */
+static unsigned st_sockopt_bit(int level, int name)
+{
+	if (level == IPPROTO_TCP)
+		return name == TCP_NODELAY ? ST_SO_NODELAY : name == TCP_CORK ? ST_SO_CORK : 0;
+	if (level == IPPROTO_UDP)
+		return name == UDP_CORK ? ST_SO_CORK : 0;
+	return level == SOL_SOCKET && name == SO_ZEROCOPY ? ST_SO_ZEROCOPY : 0;
+}
+
+static int st_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int r = ST_NEXT(setsockopt) ? st_real.setsockopt(fd, level, name, val, len)
+				    : (int)st_sys(SYS_setsockopt, fd, level, name, val, len);
+	unsigned bit;
+
+	if (r == 0 && (bit = st_sockopt_bit(level, name)) && len >= sizeof(int)) {
+		/* The kernel read it; another thread may unmap it since, so read with care. */
+		struct st_mem m = {__libc_single_threaded};
+		int saved = errno, on;
+
+		if (st_mem_copy(&m, &on, val, sizeof(on)) == 0)
+			st_fd_sockopt(fd, bit, on != 0);
+		else
+			st_fd_changed(fd); /* unknown now: asked again when next learned */
+		errno = saved;
+	}
 	return r;
 }
 
@@ -221,7 +261,7 @@ static int st_dup(int fd)
 	int r = ST_NEXT(dup) ? st_real.dup(fd) : (int)st_sys(SYS_dup, fd);
 
 	if (r >= 0)
-		st_fd_changed(r);
+		st_fd_copied(r);
 	return r;
 }
 
@@ -237,7 +277,7 @@ static int st_fcntl(int fd, int cmd, void *arg, int sixty_four)
 	else
 		r = (int)st_sys(SYS_fcntl, fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
-		st_fd_changed(r);
+		st_fd_copied(r);
 	return r;
 }
 
@@ -342,7 +382,7 @@ static void st_rights_changed(const struct msghdr *umsg)
 						(const char *)msg.msg_control + off + CMSG_LEN(0) +
 						    i * sizeof(int),
 						sizeof(fd)) == 0)
-					st_fd_changed(fd);
+					st_fd_copied(fd);
 			}
 		}
 		off += CMSG_ALIGN(ch.cmsg_len);
@@ -401,6 +441,11 @@ ST_EXPORT int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 ST_EXPORT int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	return st_connect(fd, addr, len);
+}
+
+ST_EXPORT int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return st_setsockopt(fd, level, name, val, len);
 }
 
 ST_EXPORT int bind(int fd, const struct sockaddr *addr, socklen_t len)

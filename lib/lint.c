@@ -14,10 +14,6 @@
 #include "rules.h"
 #include "st.h"
 
-#ifndef SO_ZEROCOPY
-#define SO_ZEROCOPY 60
-#endif
-
 #define F_OOB	       0x1
 #define F_PEEK	       0x2
 #define F_DONTROUTE    0x4
@@ -107,11 +103,14 @@ static int st_sigpipe_fatal(void)
 	return fatal;
 }
 
-static int st_zerocopy_on(int fd)
+/* SO_ZEROCOPY: from the fd table (sock.c), which knows it but for sockets beyond it. */
+static int st_zerocopy_on(int fd, const struct st_sockinfo *si)
 {
 	int on = 0, saved = errno;
 	socklen_t len = sizeof(on);
 
+	if (si->opts & ST_SO_KNOWN)
+		return (si->opts & ST_SO_ZEROCOPY) != 0;
 	if (st_sandboxed())
 		return 1; /* cannot ask: give the program the benefit of the doubt */
 	if (getsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &on, &len) != 0)
@@ -165,7 +164,7 @@ static void st_check_flags(const struct st_call *c, struct st_findings *f)
 		st_hit(f, ST_R_DONTROUTE);
 	if ((fl & F_MORE) && si->family == AF_UNIX)
 		st_hit(f, ST_R_MORE);
-	if ((fl & F_ZEROCOPY) && !st_zerocopy_on(c->fd))
+	if ((fl & F_ZEROCOPY) && !st_zerocopy_on(c->fd, si))
 		st_hit(f, ST_R_ZEROCOPY);
 	if (fl & F_FASTOPEN) {
 		if (!(st_is_inet(si->family) && si->type == SOCK_STREAM &&
@@ -186,9 +185,12 @@ static void st_check_socket(const struct st_call *c, struct st_findings *f, stru
 	if (st_stream(si->type)) {
 		if (c->has_dest && (si->connected || err == EISCONN))
 			st_hit(f, ST_R_DEST_CONNECTED);
-		if (!c->failed && (unsigned long long)c->ret < c->len &&
-		    c->kind != ST_CALL_SENDMMSG)
-			st_hit(f, ST_R_SHORT_WRITE);
+		/*
+		 * A short write is not judged here: one call cannot tell a program
+		 * that sends the rest next (sendall, a poll loop) or a sendfile that
+		 * reached the end of its file from one that drops the rest. The
+		 * whole trace can (sendtrace lint).
+		 */
 		/* Once per call site: decide there, the first time. */
 		if ((!c->has_flags || !(c->flags & F_NOSIGNAL)) && site &&
 		    !st_site_once(site, ST_R_SIGPIPE) && st_sigpipe_fatal())

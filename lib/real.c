@@ -40,6 +40,7 @@ void st_bind(void)
 	ST_BIND(accept);
 	ST_BIND(accept4);
 	ST_BIND(connect);
+	ST_BIND(setsockopt);
 	ST_BIND(bind);
 	ST_BIND(shutdown);
 	ST_BIND(dup);

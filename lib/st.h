@@ -37,6 +37,7 @@ struct st_real {
 	int (*accept)(int, struct sockaddr *, socklen_t *);
 	int (*accept4)(int, struct sockaddr *, socklen_t *, int);
 	int (*connect)(int, const struct sockaddr *, socklen_t);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
 	int (*bind)(int, const struct sockaddr *, socklen_t);
 	int (*shutdown)(int, int);
 	int (*dup)(int);
@@ -295,6 +296,22 @@ void st_after_fork_silent(void) ST_HIDDEN;
  */
 enum st_fdcheck { ST_ANY_FD, ST_SOCKET_FD, ST_SOCKET_ONLY };
 
+#ifndef SO_ZEROCOPY
+#define SO_ZEROCOPY 60
+#endif
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+/* The socket options the table keeps (sock.c), as bits of st_sockinfo.opts. */
+enum {
+	ST_SO_KNOWN = 1,    /* the bits below are known (else: nothing is) */
+	ST_SO_NODELAY = 2,  /* TCP_NODELAY */
+	ST_SO_CORK = 4,	    /* TCP_CORK, or UDP_CORK */
+	ST_SO_ZEROCOPY = 8, /* SO_ZEROCOPY */
+	ST_SO_SHOWN = ST_SO_NODELAY | ST_SO_CORK | ST_SO_ZEROCOPY,
+};
+
 /* What the event says of the socket, for the decoders and the lint rules. */
 struct st_sockinfo {
 	int is_sock;
@@ -302,6 +319,7 @@ struct st_sockinfo {
 	int type;
 	int proto;
 	int connected; /* a peer address is known */
+	unsigned opts; /* ST_SO_* */
 };
 
 enum st_callkind {
@@ -506,6 +524,14 @@ unsigned st_fd_gen(int fd) ST_HIDDEN;
 void st_json_sock_was(struct st_json *j, int fd, unsigned gen, struct st_sockinfo *si) ST_HIDDEN;
 /* The program changed what these numbers name: their entries no longer hold. */
 void st_fd_changed(int fd) ST_HIDDEN;
+/* ... to a socket it just made (its options all off). */
+void st_fd_new_socket(int fd) ST_HIDDEN;
+/* ... to a copy of another number (dup and kin): two numbers may now share a socket. */
+void st_fd_copied(int fd) ST_HIDDEN;
+/* The same socket with new endpoints (connect, bind): its options carry over. */
+void st_fd_renamed(int fd) ST_HIDDEN;
+/* setsockopt() set (on) or cleared an ST_SO_* option. */
+void st_fd_sockopt(int fd, unsigned bit, int on) ST_HIDDEN;
 void st_fd_changed_range(unsigned lo, unsigned hi) ST_HIDDEN;
 void st_fd_forget_all(void) ST_HIDDEN;
 /* A socket just made, accepted, connected or bound: learn it now. */

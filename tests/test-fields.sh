@@ -13,7 +13,7 @@ eq "run -k 2 (a separate number) traces python3" "$?" "0"
 	>/dev/null 2>&1
 eq "run -k2 traces the example" "$?" "0"
 ok "with 2 frames per event" [ "$(count "$T/ex.jsonl" event=call bt.1.ip? )" -gt 0 ]
-for t in t-send t-msghdr t-sendmmsg t-sendfile t-lint t-errors t-mmsgbig; do
+for t in t-send t-msghdr t-sendmmsg t-sendfile t-lint t-errors t-mmsgbig t-sockopt; do
 	# shellcheck disable=SC2086
 	env TH_CHILD=1 $opts SENDTRACE_OUTPUT="$T/$t.jsonl" LD_PRELOAD="$ST_TEST_LIB" \
 		"$ST_BUILDDIR/tests/$t" >/dev/null 2>&1
