@@ -369,22 +369,33 @@ static int st_fd_learn(int fd, uint64_t now)
 	struct st_json j;
 	struct stat sb;
 	unsigned gen;
-	int kind, settled, saved = errno;
+	int kind, settled, saved = errno, *busy = NULL;
 	char small[8];
 
+	_Static_assert(sizeof(t->learn) >= ST_FD_TEXT, "learn[] holds an entry's text");
 	if (!e) {
 		errno = saved;
 		return ST_FD_UNKNOWN;
 	}
 	gen = __atomic_load_n(&e->gen, __ATOMIC_ACQUIRE);
-	/* The text is built in the thread's scratch space: it may be 1 KiB. */
+	/*
+	 * The text is built in the thread's scratch space: it may be 1 KiB. A
+	 * signal handler's call that interrupted a learn (or a site lookup)
+	 * has a second buffer: without one it could not keep what it learned,
+	 * and a handler run often enough would ask the kernel on every call,
+	 * three times over, and starve the code it interrupted.
+	 */
 	if (t && !t->scratch_busy) {
-		t->scratch_busy = 1;
+		busy = &t->scratch_busy;
 		st_json_init(&j, t->scratch, ST_FD_TEXT);
+	} else if (t && !t->learn_busy) {
+		busy = &t->learn_busy;
+		st_json_init(&j, t->learn, ST_FD_TEXT);
 	} else {
 		st_json_init(&j, small, sizeof(small));
-		t = NULL;
 	}
+	if (busy)
+		*busy = 1;
 	kind = st_fd_ask(fd, &sb, &j, &si, &settled, &peer, 0);
 	if (kind != ST_FD_UNKNOWN && (kind == ST_FD_OTHER || !j.overflow))
 		st_fd_store(e, gen, kind, &sb, &si, &peer, j.start,
@@ -398,8 +409,8 @@ static int st_fd_learn(int fd, uint64_t now)
 						    st_opts_word(gen, st_opts_ask(fd, &si)), 0,
 						    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 	}
-	if (t)
-		t->scratch_busy = 0;
+	if (busy)
+		*busy = 0;
 	errno = saved;
 	return kind;
 }

@@ -240,6 +240,7 @@ struct st_thread {
 	uintptr_t sp[2];      /* the frame that took each level */
 	int internal;	      /* >0: the tracer's own code is calling out (libunwind) */
 	int scratch_busy;
+	int learn_busy;	    /* learn[] in use: a learn nested in another (sock.c) */
 	pid_t tid, tid_pid; /* tid_pid: st_pid when tid/comm/who were cached */
 	char comm[17];
 	size_t who_len;
@@ -255,6 +256,7 @@ struct st_thread {
 	char buf[2][16384];
 	char gather[2][1024]; /* payload bytes gathered from iovecs */
 	char scratch[4096 + 768];
+	char learn[1536]; /* an fd's text, learned while scratch is taken by the call interrupted */
 	unsigned char bt[2][ST_BT_AREA] __attribute__((aligned(64)));
 } __attribute__((aligned(64)));
 struct st_thread *st_thread_get(void) ST_HIDDEN;
