@@ -150,6 +150,18 @@ static json_t *physical(const char *file_line)
 		free(file);
 		return NULL;
 	}
+	/*
+	 * A VPATH build records "BUILD/../SRC/x.c": the file's own path, with
+	 * no "..", is what a code-scanning service matches against the tree.
+	 */
+	if (file[0] == '/' && strstr(file, "/../")) {
+		char *real = realpath(file, NULL);
+
+		if (real) {
+			free(file);
+			file = real;
+		}
+	}
 	if (cwd && !strncmp(file, cwd, strlen(cwd))) {
 		uri = uri_path("", file + strlen(cwd));
 		art = json_pack("{s:s, s:s}", "uri", uri, "uriBaseId", SARIF_BASE);

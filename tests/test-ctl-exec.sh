@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-exec.sh: exec and posix_spawn under ctl: the switch survives an exec, a page nobody maps any more is swept, never written; a spawned child's page is its own.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 ENV=$(command -v env)
 # Runtime directories are tmpfs, where a write through a mapping leaves the

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-fds.sh: a program that closes every fd and dup2()s over 0 and 2, dormant and after ctl on: it sees what it would untraced, and the library keeps no fd but the trace file once on.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 

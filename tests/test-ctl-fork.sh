@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-fork.sh: children made by fork(), raw SYS_fork and from a multi-threaded process under ctl's fire: each child its own page and counts, no deadlock, pages cleaned up.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-limits.sh: small RLIMIT_FSIZE and RLIMIT_NOFILE, a read-only runtime directory, XDG_RUNTIME_DIR another user's or world-writable: the program runs exactly as untraced, one warning at most.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 EX=$ST_BUILDDIR/examples/echo-pair
 command -v prlimit >/dev/null || skip "needs prlimit (util-linux)"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-pages.sh: whatever lies where a control page goes never harms the program nor is written; ctl refuses what is not a page.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 EX=$ST_BUILDDIR/examples/echo-pair
 D=$T/ctl

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-pidns.sh: processes in pid namespaces (containers) sharing a control directory: each its own page though both are pid 1; ctl reaches them by their pid here; --all does not sweep their live pages.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 [ "$(id -u)" = 0 ] || skip "needs root: makes pid namespaces"

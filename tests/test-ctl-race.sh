@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-race.sh: many ctl commands at once against a process of 8 sending threads: no deadlock, the last request wins, none is lost, errno is the program's, the trace stays strict.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-sandbox.sh: a process that sandboxes itself with seccomp (strict mode, or an allowlist that kills) while dormant, then is switched on: no crash, one warning, the program unharmed, ctl tells.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 D=$T/ctl
 grep -q '^Seccomp:' /proc/self/status || skip "no seccomp in this kernel"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl-users.sh: who may control whom (the user or root, nobody else), a daemon that drops root, and setuid programs (AT_SECURE), which make no page at all.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 . "$ST_SRCDIR/tests/ctllib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root: runs programs as another user (setpriv)"
 command -v setpriv >/dev/null || skip "needs setpriv (util-linux)"

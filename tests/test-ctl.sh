@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-ctl.sh: dormant loading and `sendtrace ctl`: on, off, status, set, across threads and fork; refusals; cleanup.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 PROG=$ST_BUILDDIR/tests/ctlprog
 export SENDTRACE_CTL_DIR=$T/ctl
 OUT=$T/trace.jsonl
@@ -106,7 +106,8 @@ ok "a killed process leaves its page" test -f "$T/ctl/sendtrace-ctl.$P2"
 touch -d '-1 minute' "$T/ctl/sendtrace-ctl.$P2" "$T/ctl/sendtrace-ctl.$C2"
 "$ST" ctl --all status >/dev/null 2>"$T/sweep.err"
 ok "ctl --all sweeps them" sh -c "[ ! -e '$T/ctl/sendtrace-ctl.$P2' ] && [ ! -e '$T/ctl/sendtrace-ctl.$C2' ]"
-ok "and says so" grep -q "removed 2 control pages left by ended processes" "$T/sweep.err"
+# (root sweeps every user's directories: other leftovers on the machine may be counted too)
+ok "and says so" grep -Eq "removed [0-9]+ control pages left by ended processes" "$T/sweep.err"
 
 [ -s "$T/evq.err" ] && sed 's/^/# /' "$T/evq.err"
 finish

@@ -1,6 +1,6 @@
 #!/bin/sh
 # test-recipe.sh: the production recipe end to end on nginx: a dormant drop-in, ctl on, look, ctl off.
-. "$ST_BUILDDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/lib.sh"
 command -v nginx >/dev/null || skip "nginx is not installed (apt-get install nginx-light)"
 command -v curl >/dev/null || skip "curl is not installed"
 export SENDTRACE_CTL_DIR=$T/ctl
