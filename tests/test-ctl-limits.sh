@@ -72,7 +72,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # 4. XDG_RUNTIME_DIR another user's, as nobody: nothing can be made there.
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1 &&
+	setpriv --reuid=nobody --regid="$(id -gn nobody)" --clear-groups test -x "$EX" 2>/dev/null; then
 	nogroup=$(id -gn nobody)
 	mkdir -m 700 "$T/rootxdg"
 	chmod 755 "$T"

@@ -8,6 +8,8 @@ id nobody >/dev/null 2>&1 || skip "needs the user nobody"
 nogroup=$(id -gn nobody)
 nuid=$(id -u nobody)
 asnobody() { setpriv --reuid=nobody --regid="$nogroup" --clear-groups "$@"; }
+asnobody test -x "$ST" 2>/dev/null ||
+	skip "nobody cannot reach the build directory $ST_BUILDDIR (a 0700 parent?): the other-user checks run the build's programs as nobody"
 chmod 755 "$T"
 mkdir -m 1777 "$T/out" # pid files, stop files and traces of nobody's
 O=$T/out
