@@ -1,18 +1,10 @@
 #!/bin/sh
 # test-ctl.sh: dormant loading and `sendtrace ctl`: on, off, status, set, across threads and fork; refusals; cleanup.
 . "$ST_SRCDIR/tests/lib.sh"
+. "$ST_SRCDIR/tests/ctllib.sh" # SENDTRACE_CTL_DIR=$T/ctl, wait_for, ends
 PROG=$ST_BUILDDIR/tests/ctlprog
-export SENDTRACE_CTL_DIR=$T/ctl
 OUT=$T/trace.jsonl
 
-wait_for() { # wait_for COMMAND...: up to 5 s
-	i=0
-	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-}
 # The events of one pid so far (0 before the file exists). The file is being
 # written: an event being copied (its first byte, a space, goes last) is not
 # counted yet (EVQ_LIVE); any other line that does not parse fails the test.
