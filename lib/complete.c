@@ -327,6 +327,40 @@ static int st_sud_clone(greg_t *g, long nr, const long *a, long *ret)
 	return 1;
 }
 
+/*
+ * What an fd number names changed without an exported call (glibc's
+ * resolver closes its netlink socket and opens a UDP one on the same number
+ * from inside libc): the fd table hears of it at once, not at its recheck.
+ */
+static void st_sud_fds(long nr, const long *a, long r)
+{
+	int sv[2];
+
+	if (r < 0)
+		return;
+	switch (nr) {
+	case SYS_socket:
+	case SYS_accept:
+	case SYS_accept4:
+		st_fd_changed((int)r);
+		break;
+	case SYS_socketpair:
+		if (st_sud_move(sv, (void *)a[3], sizeof(sv), 0) == 0) {
+			st_fd_changed(sv[0]);
+			st_fd_changed(sv[1]);
+		}
+		break;
+	case SYS_connect:
+	case SYS_bind:
+		st_fd_changed((int)a[0]);
+		break;
+	case SYS_fcntl:
+	case SYS_dup:
+		st_fd_changed((int)r);
+		break;
+	}
+}
+
 static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -384,6 +418,33 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_pselect6:
 		r = st_sud_pselect(a);
 		break;
+	case SYS_close:
+	case SYS_close_range:
+	case SYS_dup:
+	case SYS_dup2:
+	case SYS_dup3:
+	case SYS_fcntl:
+	case SYS_seccomp:
+	case SYS_prctl:
+		/* As the exported syscall() takes them: the library's fds guarded, filters learned. */
+		if (nr == SYS_prctl && a[0] != PR_SET_SECCOMP)
+			goto plain;
+		st_sud_sel = ST_SUD_ALLOW;
+		r = st_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (r == -1)
+			r = -errno;
+		st_sud_sel = ST_SUD_BLOCK;
+		st_sud_fds(nr, a, r);
+		break;
+	case SYS_socket:
+	case SYS_socketpair:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_connect:
+	case SYS_bind:
+		r = st_sud_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		st_sud_fds(nr, a, r);
+		break;
 	case SYS_sendto:
 	case SYS_sendmsg:
 	case SYS_sendmmsg:
@@ -403,6 +464,7 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 		/* The library's own file, written while not allowed: made as it is. */
 		__attribute__((fallthrough));
 	default:
+	plain:
 		r = st_sud_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 		break;
 	}
