@@ -346,6 +346,7 @@ static const struct option run_opts[] = {
     {"shell", no_argument, NULL, 'X'},
     {"filter", required_argument, NULL, 256},
     {"sample", required_argument, NULL, 257},
+    {"complete", no_argument, NULL, 258},
     {NULL, 0, NULL, 0},
 };
 
@@ -418,6 +419,9 @@ int run_parse(int argc, char **argv, struct run_opts *o, const struct cmd_entry 
 			break;
 		case 'D':
 			o->dormant = 1;
+			break;
+		case 258:
+			o->complete = 1;
 			break;
 		case 'M':
 			if (!st_parse_size(optarg)) {
@@ -502,6 +506,8 @@ int run_environ(const struct run_opts *o, char *abs_out, size_t n,
 		put("SENDTRACE_PROCS", "all", arg);
 	if (o->dormant)
 		put("SENDTRACE_ENABLE", "0", arg);
+	if (o->complete)
+		put("SENDTRACE_COMPLETE", "1", arg);
 	if (o->filter)
 		put("SENDTRACE_FILTER", o->filter, arg);
 	if (o->sample[0])

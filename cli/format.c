@@ -316,6 +316,12 @@ static void fmt_ret(FILE *out, json_t *ev)
 		fputs(col(C_OFF), out);
 	}
 	fmt_dur(out, json_integer_value(json_object_get(ev, "dur_ns")));
+	/* Complete mode: made as a system call outside the exported functions. */
+	if (json_is_string(json_object_get(ev, "via"))) {
+		fputs(" [via ", out);
+		esc_put(out, str(ev, "via"));
+		fputc(']', out);
+	}
 }
 
 /*

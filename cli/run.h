@@ -8,7 +8,7 @@
 
 struct run_opts {
 	const char *output;
-	int output_given, per_process, all_fds, no_lint, only_lint, all_procs, dormant;
+	int output_given, per_process, all_fds, no_lint, only_lint, all_procs, dormant, complete;
 	const char *calls, *filter;
 	const char *max_size; /* as given, checked: 64k, 100M, 65536 */
 	char frames[8], payload[8], sample[16], rotate[8];
@@ -33,6 +33,10 @@ struct run_opts {
 	"                     too (by default they leave nothing) [SENDTRACE_PROCS=all]\n"         \
 	"      --dormant      load the library but record nothing (and make no file)\n"            \
 	"                     until `sendtrace ctl PID on` [SENDTRACE_ENABLE=0]\n"                 \
+	"      --complete     also the sends made outside the exported functions: inside\n"     \
+	"                     libc (DNS, syslog), syscall(), inline system calls; every\n"        \
+	"                     system call of the program then costs a trap (x86-64,\n"            \
+	"                     Linux 5.11+; docs/complete.md) [SENDTRACE_COMPLETE=1]\n"            \
 	"      --filter SPEC  record only the calls SPEC matches: \"call=send port=53\",\n"        \
 	"                     as show --filter (FILTERS in sendtrace(1)) [SENDTRACE_FILTER]\n"     \
 	"      --sample N     record about one call in N, and every failed call and call\n"        \

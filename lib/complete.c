@@ -361,6 +361,38 @@ static void st_sud_fds(long nr, const long *a, long r)
 	}
 }
 
+/*
+ * rt_sigprocmask: the mask the program goes back to is the one saved in
+ * the handler's frame, which the kernel restores at sigreturn; a mask set
+ * from inside the handler would be undone there. So the frame's is read
+ * and changed, SIGSYS always left out of it.
+ */
+static long st_sud_sigprocmask(ucontext_t *uc, const long *a)
+{
+	unsigned long *cur = (unsigned long *)(void *)&uc->uc_sigmask, old = *cur, set, now = old;
+	long r;
+
+	if (a[3] != 8)
+		return -EINVAL;
+	if (a[1]) {
+		if ((r = st_sud_move(&set, (void *)a[1], sizeof(set), 0)) != 0)
+			return r;
+		if (a[0] == SIG_BLOCK)
+			now = old | set;
+		else if (a[0] == SIG_UNBLOCK)
+			now = old & ~set;
+		else if (a[0] == SIG_SETMASK)
+			now = set;
+		else
+			return -EINVAL;
+		now &= ~(ST_SIGBIT(SIGSYS) | ST_SIGBIT(SIGKILL) | ST_SIGBIT(SIGSTOP));
+	}
+	if (a[2] && (r = st_sud_move((void *)a[2], &old, sizeof(old), 1)) != 0)
+		return r;
+	*cur = now;
+	return 0;
+}
+
 static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -400,8 +432,7 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 		r = st_sud_sigaction(a);
 		break;
 	case SYS_rt_sigprocmask:
-		r = a[0] == SIG_UNBLOCK ? st_sud_sys6(nr, a[0], a[1], a[2], a[3], 0, 0)
-					: st_sud_unmasked(nr, a, 1);
+		r = st_sud_sigprocmask(uc, a);
 		break;
 	case SYS_rt_sigsuspend:
 		r = st_sud_unmasked(nr, a, 0);
@@ -526,8 +557,13 @@ void st_complete_init(void)
 /* fork()'s child, by the atfork handler: the dispatch is the parent's thread's, not ours. */
 void st_complete_after_fork(void)
 {
+	/* "allow" when a raw fork's child learns of it inside the handler's tracer: kept. */
+	char sel = st_sud_sel;
+
 	if (st_complete_state == ST_COMPLETE_ARMED && st_sud_arm_thread() != 0)
 		st_sud_sel = ST_SUD_ALLOW;
+	else
+		st_sud_sel = sel;
 }
 
 /* New threads are armed as they start, before the program's function runs. */

@@ -77,20 +77,20 @@ static int st_setresuid(uid_t r, uid_t e, uid_t s)
 
 ST_EXPORT int setuid(uid_t u)
 {
-	return st_setuid(u);
+	return ST_ALLOWED(int, st_setuid(u));
 }
 
 ST_EXPORT int seteuid(uid_t e)
 {
-	return st_seteuid(e);
+	return ST_ALLOWED(int, st_seteuid(e));
 }
 
 ST_EXPORT int setreuid(uid_t r, uid_t e)
 {
-	return st_setreuid(r, e);
+	return ST_ALLOWED(int, st_setreuid(r, e));
 }
 
 ST_EXPORT int setresuid(uid_t r, uid_t e, uid_t s)
 {
-	return st_setresuid(r, e, s);
+	return ST_ALLOWED(int, st_setresuid(r, e, s));
 }

@@ -524,27 +524,27 @@ static void st_closefrom(int lo)
 
 ST_EXPORT int close(int fd)
 {
-	return st_close(fd);
+	return ST_ALLOWED(int, st_close(fd));
 }
 
 ST_EXPORT int dup2(int oldfd, int newfd)
 {
-	return st_dup2(oldfd, newfd);
+	return ST_ALLOWED(int, st_dup2(oldfd, newfd));
 }
 
 ST_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	return st_dup3(oldfd, newfd, flags);
+	return ST_ALLOWED(int, st_dup3(oldfd, newfd, flags));
 }
 
 ST_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	return st_close_range(first, last, flags);
+	return ST_ALLOWED(int, st_close_range(first, last, flags));
 }
 
 ST_EXPORT void closefrom(int lowfd)
 {
-	st_closefrom(lowfd);
+	ST_ALLOWED_VOID(st_closefrom(lowfd));
 }
 
 /* The same, reached through syscall(2) by programs that bypass libc's wrappers. */

@@ -234,7 +234,7 @@ ST_EXPORT int prctl(int option, ...)
 	for (i = 0; i < 4; i++)
 		a[i] = va_arg(ap, unsigned long);
 	va_end(ap);
-	return st_prctl(option, a[0], a[1], a[2], a[3]);
+	return ST_ALLOWED(int, st_prctl(option, a[0], a[1], a[2], a[3]));
 }
 
 ST_EXPORT long syscall(long nr, ...)
@@ -247,5 +247,5 @@ ST_EXPORT long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	return st_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return ST_ALLOWED(long, st_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]));
 }

@@ -180,6 +180,13 @@ long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
 		st_sud_sel = st_sel_;             \
 		st_r_;                            \
 	})
+#define ST_ALLOWED_VOID(call)                     \
+	do {                                      \
+		char st_sel_ = st_sud_sel;        \
+		st_sud_sel = 0;                   \
+		call;                             \
+		st_sud_sel = st_sel_;             \
+	} while (0)
 
 /* ---- warn.c: one line on stderr, never fatal ---- */
 void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;
