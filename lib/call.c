@@ -267,6 +267,11 @@ int st_call_end(struct st_call *c, long long ret)
 	st_json_lit_n(&c->j, st_call_quoted[c->kind].text, st_call_quoted[c->kind].len);
 	st_json_key(&c->j, "fd");
 	st_json_int(&c->j, c->fd);
+	if (__builtin_expect(st_sud_site != NULL, 0) && c->site == st_sud_site) {
+		/* Caught as a system call in complete mode (complete.c), not through an export. */
+		st_json_key(&c->j, "via");
+		st_json_lit_n(&c->j, "\"syscall\"", 9);
+	}
 	if (c->sample) {
 		/* Drawn at 1 in N: a reader weighs it N, unless it failed or has findings. */
 		st_json_key(&c->j, "sample");

@@ -182,6 +182,8 @@ static void st_load_numbers(void)
 	    "' is not valid (accepts KiB from 16 to 1048576); using 1024");
 	if (st_config.reserve_kib < 16)
 		st_config.reserve_kib = 1024;
+	st_config.complete = st_env_number("SENDTRACE_COMPLETE", 1,
+					   "' is not valid (accepts 0 or 1); complete mode off");
 }
 
 /*

@@ -110,6 +110,11 @@ static void st_record_start(const char *how)
 	st_json_cstr(j, PACKAGE_VERSION);
 	st_json_key(j, "fds");
 	st_json_cstr(j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
+	if (st_config.complete) {
+		/* Asked for: armed, or not available here (the warning says why). */
+		st_json_key(j, "complete");
+		st_json_bool(j, st_complete_state == ST_COMPLETE_ARMED);
+	}
 	if (st_config.procs_all && st_sink_active())
 		st_record_emit(&r);
 	else
@@ -128,6 +133,7 @@ static void st_after_fork_child(void)
 		return;
 	}
 	st_pid = getpid();
+	st_complete_after_fork(); /* before anything else: the child's calls are seen too */
 	st_ctl_after_fork(); /* its own page, counts from zero */
 	st_thread_after_fork();
 	st_sink_after_fork();
@@ -178,6 +184,7 @@ void st_ensure_init(void)
 	if (st_config.backtrace)
 		st_bt_init();
 	pthread_atfork(NULL, NULL, st_after_fork_child);
+	st_complete_init();
 	if (st_sink_open()) {
 		st_ready = 1;
 		st_record_start("exec");

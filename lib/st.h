@@ -100,6 +100,7 @@ struct st_config {
 	int reserve_kib; /* SENDTRACE_SECCOMP_RESERVE: room claimed before a seccomp filter */
 	unsigned long long max_size; /* SENDTRACE_MAX_SIZE: bytes per trace file, 0: no cap */
 	int rotate; /* SENDTRACE_ROTATE: old files kept as FILE.1..FILE.N, 0: none (needs a cap) */
+	int complete; /* SENDTRACE_COMPLETE=1: system calls from anywhere (complete.c) */
 };
 extern struct st_config st_config ST_HIDDEN;
 void st_config_load(void) ST_HIDDEN;
@@ -134,7 +135,10 @@ static inline int st_ctl_on(void)
 		st_ctl_apply();
 	return __atomic_load_n(&p->on, __ATOMIC_RELAXED) != 0;
 }
-/* Set once the library holds an fd of its own (the trace file, libunwind's pipe). */
+/*
+ * Set once the library holds an fd of its own (the trace file, libunwind's
+ * pipe), or runs in complete mode (where a forwarded call would trap).
+ */
 extern int st_fds_held ST_HIDDEN;
 /*
  * The dormant fast path: switched off, no settings waiting, and no fd of
@@ -149,6 +153,33 @@ static inline int st_pass_through(void)
 	       !__atomic_load_n(&st_fds_held, __ATOMIC_RELAXED) &&
 	       __atomic_load_n(&p->seq, __ATOMIC_RELAXED) == st_ctl_seen;
 }
+
+/* ---- complete.c: complete mode (Syscall User Dispatch) ---- */
+enum { ST_COMPLETE_OFF, ST_COMPLETE_ARMED, ST_COMPLETE_UNAVAILABLE };
+extern int st_complete_state ST_HIDDEN;
+/* The thread's dispatch selector: 0 lets its system calls through, 1 traps them. */
+extern ST_TLS volatile char st_sud_sel ST_HIDDEN;
+/* The syscall instruction whose send the SIGSYS handler is recording ("via"). */
+extern ST_TLS void *st_sud_site ST_HIDDEN;
+void st_complete_init(void) ST_HIDDEN;
+/* sandbox.c: syscall(2) as the library exports it: seccomp filters learned, fds guarded. */
+long st_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) ST_HIDDEN;
+void st_complete_after_fork(void) ST_HIDDEN;
+/* wrap.c: a trapped send-family call made through its tracer; the raw result (-errno). */
+long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
+/*
+ * The library's own code runs with its thread's selector on "allow": the
+ * real call an exported wrapper makes must not trap and be recorded again.
+ */
+#define ST_ALLOWED(type, call)                    \
+	({                                        \
+		char st_sel_ = st_sud_sel;        \
+		type st_r_;                       \
+		st_sud_sel = 0;                   \
+		st_r_ = (call);                   \
+		st_sud_sel = st_sel_;             \
+		st_r_;                            \
+	})
 
 /* ---- warn.c: one line on stderr, never fatal ---- */
 void st_warn(const char *a, const char *b, const char *c) ST_HIDDEN;

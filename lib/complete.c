@@ -1,0 +1,598 @@
+/* complete.c: complete mode: send-family system calls made outside the exported functions, caught by Syscall User Dispatch. */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "st.h"
+
+#define ST_EXPORT __attribute__((visibility("default")))
+
+/*
+ * Why Syscall User Dispatch (docs/complete.md has the whole argument): once
+ * a thread arms it, every system call the thread makes from outside one
+ * address range traps into a SIGSYS handler, unless a byte the thread owns
+ * (the selector) says "allow". It needs no privilege and no tracer, it is
+ * per thread and the kernel clears it at fork, clone and exec, so a child
+ * that is not preloaded never meets it. A seccomp filter could trap only the
+ * send numbers, cheaper, but it is irrevocable and survives exec: a child
+ * without this library would die of the first SIGSYS.
+ *
+ * So, in an armed thread:
+ *  - the program's system calls trap; the handler makes each one itself,
+ *    from the allowed range (the stubs below), with the program's registers,
+ *    and puts the result where the program's syscall instruction would have;
+ *  - the send family is made through the tracers (wrap.c) instead, which
+ *    record it with "via":"syscall";
+ *  - the library's own code runs with the selector on "allow": an exported
+ *    wrapper's real call does not trap, so a send is recorded once;
+ *  - the handful of calls that cannot be made from inside a handler
+ *    (rt_sigreturn, clone with a new stack, vfork) are made natively from a
+ *    stub the handler returns into;
+ *  - SIGSYS must never be blocked or ignored when a call traps, or the
+ *    kernel kills the process: the program's SIGSYS disposition is kept
+ *    aside (and its non-dispatch SIGSYS passed on to it), and SIGSYS is
+ *    taken out of every mask the program asks for.
+ *
+ * x86-64 only: the stubs and the register layout are that architecture's.
+ */
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+#ifndef PR_SYS_DISPATCH_ON
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2 /* si_code of a dispatch SIGSYS */
+#endif
+#define ST_SUD_ALLOW 0
+#define ST_SUD_BLOCK 1
+
+ST_TLS volatile char st_sud_sel;
+/* Where a call made natively by a stub goes on (the program's next instruction). */
+ST_TLS unsigned long st_sud_cont;
+/* The program's syscall instruction being recorded by the handler: its event says "via". */
+ST_TLS void *st_sud_site;
+
+int st_complete_state; /* ST_COMPLETE_* */
+
+#if defined(__x86_64__)
+
+/*
+ * The allowed range: everything between st_sud_begin and st_sud_end. A
+ * system call made from here never traps, whatever the selector says.
+ *
+ * st_sud_sys6(nr, a..f): the system call, result raw (-errno).
+ * st_sud_restorer: the SIGSYS handler's return; the exact bytes of
+ *   glibc's (mov $15,%rax; syscall), which unwinders recognize.
+ * st_sud_sigreturn_at(sp): the program's own rt_sigreturn, made here on
+ *   its frame (sp as the program's restorer had it).
+ * st_sud_native: the program's registers restored, rax its call: makes it,
+ *   then goes on at st_sud_cont (a TLS slot; rcx and r11 are the two
+ *   registers a syscall instruction clobbers, so using them is invisible).
+ * st_sud_clone_stack: clone with a new stack: rsi was lowered by 16 and
+ *   the child's continuation written there; both sides put rsi back.
+ */
+__asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
+	".p2align 4\n"
+	".globl st_sud_begin\n.hidden st_sud_begin\n"
+	"st_sud_begin:\n"
+	".globl st_sud_sys6\n.hidden st_sud_sys6\n.type st_sud_sys6,@function\n"
+	"st_sud_sys6:\n"
+	"	movq %rdi, %rax\n"
+	"	movq %rsi, %rdi\n"
+	"	movq %rdx, %rsi\n"
+	"	movq %rcx, %rdx\n"
+	"	movq %r8, %r10\n"
+	"	movq %r9, %r8\n"
+	"	movq 8(%rsp), %r9\n"
+	"	syscall\n"
+	"	ret\n"
+	".size st_sud_sys6, .-st_sud_sys6\n"
+	".p2align 4\n"
+	".globl st_sud_restorer\n.hidden st_sud_restorer\n.type st_sud_restorer,@function\n"
+	"st_sud_restorer:\n"
+	"	movq $15, %rax\n"
+	"	syscall\n"
+	"	hlt\n"
+	".size st_sud_restorer, .-st_sud_restorer\n"
+	".globl st_sud_sigreturn_at\n.hidden st_sud_sigreturn_at\n"
+	"st_sud_sigreturn_at:\n"
+	"	movq %rdi, %rsp\n"
+	"	movq $15, %rax\n"
+	"	syscall\n"
+	"	hlt\n"
+	".globl st_sud_native\n.hidden st_sud_native\n"
+	"st_sud_native:\n"
+	"	syscall\n"
+	"	movq st_sud_cont@gottpoff(%rip), %rcx\n"
+	"	jmp *%fs:(%rcx)\n"
+	".globl st_sud_clone_stack\n.hidden st_sud_clone_stack\n"
+	"st_sud_clone_stack:\n"
+	"	syscall\n"
+	"	leaq 16(%rsi), %rsi\n"
+	"	testq %rax, %rax\n"
+	"	jnz 1f\n"
+	"	popq %rcx\n"
+	"	leaq 8(%rsp), %rsp\n"
+	"	jmp *%rcx\n"
+	"1:	movq st_sud_cont@gottpoff(%rip), %rcx\n"
+	"	jmp *%fs:(%rcx)\n"
+	".globl st_sud_end\n.hidden st_sud_end\n"
+	"st_sud_end:\n"
+	".popsection\n");
+
+extern char st_sud_begin[] ST_HIDDEN, st_sud_end[] ST_HIDDEN;
+long st_sud_sys6(long nr, long a, long b, long c, long d, long e, long f) ST_HIDDEN;
+void st_sud_restorer(void) ST_HIDDEN;
+__attribute__((noreturn)) void st_sud_sigreturn_at(unsigned long sp) ST_HIDDEN;
+void st_sud_native(void) ST_HIDDEN;
+void st_sud_clone_stack(void) ST_HIDDEN;
+
+#define st_sud(nr, a, b, c, d) st_sud_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+/* The kernel's struct sigaction (rt_sigaction), not libc's. */
+struct st_ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	unsigned long mask;
+};
+#define ST_SA_RESTORER 0x04000000UL
+#define ST_SIGBIT(s)   (1UL << ((s) - 1))
+
+/* What the program asked for SIGSYS; ours stays installed. */
+static struct st_ksigaction st_sud_prog;
+typedef int (*st_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+				    void *);
+static st_pthread_create_fn st_real_pthread_create;
+
+/* Copies to and from the program's memory, a bad pointer an error, never a fault. */
+static long st_sud_move(void *dst, const void *src, size_t n, int to_program)
+{
+	struct iovec l = {to_program ? (void *)src : dst, n};
+	struct iovec r = {to_program ? dst : (void *)src, n};
+	long pid = st_sud(SYS_getpid, 0, 0, 0, 0);
+	long got = st_sud_sys6(to_program ? SYS_process_vm_writev : SYS_process_vm_readv, pid,
+			       (long)&l, 1, (long)&r, 1, 0);
+
+	if (got == (long)n)
+		return 0;
+	if (got == -EFAULT || got >= 0)
+		return -EFAULT;
+	/* Not allowed (a seccomp filter): the plain copy, as the kernel would read it. */
+	memcpy(dst, src, n);
+	return 0;
+}
+
+/* Arm the calling thread: from now on its system calls trap, but the library's own. */
+static int st_sud_arm_thread(void)
+{
+	unsigned long mask = ST_SIGBIT(SIGSYS);
+	long r;
+
+	st_sud_sel = ST_SUD_ALLOW;
+	(void)st_sud(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, sizeof(mask));
+	r = st_sud_sys6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+			(long)st_sud_begin, (long)(st_sud_end - st_sud_begin), (long)&st_sud_sel, 0);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (r == 0)
+		st_sud_sel = ST_SUD_BLOCK;
+	return (int)r;
+}
+
+/*
+ * A SIGSYS that is not the dispatch's (kill, tgkill, a seccomp filter's
+ * SECCOMP_RET_TRAP) goes to what the program asked for, as untraced.
+ */
+static void st_sud_pass_on(int sig, siginfo_t *si, void *uc)
+{
+	struct st_ksigaction p = st_sud_prog;
+	unsigned long old, mask;
+	int forced = si->si_code > 0; /* the kernel's own (seccomp): as if forced */
+
+	if (p.handler == SIG_IGN && !forced)
+		return;
+	if (p.handler == SIG_DFL || p.handler == SIG_IGN) {
+		/* The default action: the program dies of SIGSYS, with a core as untraced. */
+		struct st_ksigaction dfl = {SIG_DFL, 0, NULL, 0};
+
+		(void)st_sud(SYS_rt_sigaction, SIGSYS, &dfl, NULL, 8);
+		(void)st_sud(SYS_tgkill, st_sud(SYS_getpid, 0, 0, 0, 0),
+			     st_sud(SYS_gettid, 0, 0, 0, 0), SIGSYS, 0);
+		return; /* delivered when the handler returns */
+	}
+	mask = p.mask & ~ST_SIGBIT(SIGSYS);
+	(void)st_sud(SYS_rt_sigprocmask, SIG_BLOCK, &mask, &old, 8);
+	if (p.flags & SA_RESETHAND)
+		st_sud_prog.handler = SIG_DFL;
+	if (p.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))p.handler)(sig, si, uc);
+	else
+		((void (*)(int))p.handler)(sig);
+	(void)st_sud(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+}
+
+/* rt_sigaction: SIGSYS is kept aside; no handler may block SIGSYS while it runs. */
+static long st_sud_sigaction(const long *a)
+{
+	struct st_ksigaction act, old;
+	int sig = (int)a[0];
+	long r;
+
+	if (a[3] != 8)
+		return -EINVAL;
+	if (sig == SIGSYS) {
+		old = st_sud_prog;
+		if (a[1] && (r = st_sud_move(&act, (void *)a[1], sizeof(act), 0)) != 0)
+			return r;
+		if (a[2] && (r = st_sud_move((void *)a[2], &old, sizeof(old), 1)) != 0)
+			return r;
+		if (a[1])
+			st_sud_prog = act;
+		return 0;
+	}
+	if (!a[1])
+		return st_sud_sys6(SYS_rt_sigaction, a[0], 0, a[2], 8, 0, 0);
+	if ((r = st_sud_move(&act, (void *)a[1], sizeof(act), 0)) != 0)
+		return r;
+	act.mask &= ~ST_SIGBIT(SIGSYS);
+	return st_sud_sys6(SYS_rt_sigaction, a[0], (long)&act, a[2], 8, 0, 0);
+}
+
+/* A mask argument the kernel would block for a while: the same, SIGSYS left out. */
+static long st_sud_unmasked(long nr, const long *a, int at)
+{
+	unsigned long mask;
+	long b[6], r;
+
+	memcpy(b, a, sizeof(b));
+	if (a[at]) {
+		if ((r = st_sud_move(&mask, (void *)a[at], sizeof(mask), 0)) != 0)
+			return r;
+		mask &= ~ST_SIGBIT(SIGSYS);
+		b[at] = (long)&mask;
+	}
+	return st_sud_sys6(nr, b[0], b[1], b[2], b[3], b[4], b[5]);
+}
+
+static long st_sud_pselect(const long *a)
+{
+	struct {
+		const unsigned long *set;
+		size_t len;
+	} w;
+	unsigned long mask;
+	long r;
+
+	if (!a[5])
+		return st_sud_sys6(SYS_pselect6, a[0], a[1], a[2], a[3], a[4], 0);
+	if ((r = st_sud_move(&w, (void *)a[5], sizeof(w), 0)) != 0)
+		return r;
+	if (w.set) {
+		if ((r = st_sud_move(&mask, w.set, sizeof(mask), 0)) != 0)
+			return r;
+		mask &= ~ST_SIGBIT(SIGSYS);
+		w.set = &mask;
+	}
+	return st_sud_sys6(SYS_pselect6, a[0], a[1], a[2], a[3], a[4], (long)&w);
+}
+
+/*
+ * clone, vfork: a child that shares this memory cannot come back through
+ * this handler (its stack is another, or it is this one, which the parent
+ * needs intact), so the call is made natively by a stub the handler returns
+ * into, and both sides go on at the program's next instruction. A child
+ * with a memory of its own (fork) comes back here like any call, and is
+ * armed for itself.
+ */
+static int st_sud_clone(greg_t *g, long nr, const long *a, long *ret)
+{
+	unsigned long flags = nr == SYS_clone ? (unsigned long)a[0] : 0;
+	unsigned long sp = nr == SYS_clone ? (unsigned long)a[1] : 0;
+	long r;
+
+	if (nr == SYS_fork || (nr == SYS_clone && !(flags & CLONE_VM) && !sp)) {
+		r = st_sud_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (r == 0 && st_sud_arm_thread() != 0)
+			st_sud_sel = ST_SUD_ALLOW;
+		*ret = r;
+		return 0;
+	}
+	st_sud_cont = (unsigned long)g[REG_RIP];
+	g[REG_RAX] = nr;
+	if (sp) {
+		unsigned long slot[2] = {(unsigned long)g[REG_RIP], 0};
+
+		if (st_sud_move((void *)(sp - sizeof(slot)), slot, sizeof(slot), 1) != 0) {
+			*ret = -EFAULT; /* no stack to start on: the kernel's child would fault */
+			return 0;
+		}
+		g[REG_RSI] = (greg_t)(sp - sizeof(slot));
+		g[REG_RIP] = (greg_t)st_sud_clone_stack;
+	} else {
+		g[REG_RIP] = (greg_t)st_sud_native;
+	}
+	return 1;
+}
+
+/*
+ * What an fd number names changed without an exported call (glibc's
+ * resolver closes its netlink socket and opens a UDP one on the same number
+ * from inside libc): the fd table hears of it at once, not at its recheck.
+ */
+static void st_sud_fds(long nr, const long *a, long r)
+{
+	int sv[2];
+
+	if (r < 0)
+		return;
+	switch (nr) {
+	case SYS_socket:
+	case SYS_accept:
+	case SYS_accept4:
+		st_fd_changed((int)r);
+		break;
+	case SYS_socketpair:
+		if (st_sud_move(sv, (void *)a[3], sizeof(sv), 0) == 0) {
+			st_fd_changed(sv[0]);
+			st_fd_changed(sv[1]);
+		}
+		break;
+	case SYS_connect:
+	case SYS_bind:
+		st_fd_changed((int)a[0]);
+		break;
+	case SYS_fcntl:
+	case SYS_dup:
+		st_fd_changed((int)r);
+		break;
+	}
+}
+
+static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	int saved = errno;
+	long nr, r, a[6];
+
+	if (si->si_code != SYS_USER_DISPATCH) {
+		st_sud_pass_on(sig, si, ucv);
+		errno = saved;
+		return;
+	}
+	nr = si->si_syscall;
+	a[0] = g[REG_RDI];
+	a[1] = g[REG_RSI];
+	a[2] = g[REG_RDX];
+	a[3] = g[REG_R10];
+	a[4] = g[REG_R8];
+	a[5] = g[REG_R9];
+	switch (nr) {
+	case SYS_rt_sigreturn:
+		st_sud_sigreturn_at((unsigned long)g[REG_RSP]);
+		__builtin_unreachable();
+	case SYS_clone3:
+		/* glibc, and most callers, fall back to clone, handled below. */
+		r = -ENOSYS;
+		break;
+	case SYS_clone:
+	case SYS_fork:
+	case SYS_vfork:
+		if (st_sud_clone(g, nr, a, &r)) {
+			errno = saved;
+			return;
+		}
+		break;
+	case SYS_rt_sigaction:
+		r = st_sud_sigaction(a);
+		break;
+	case SYS_rt_sigprocmask:
+		r = a[0] == SIG_UNBLOCK ? st_sud_sys6(nr, a[0], a[1], a[2], a[3], 0, 0)
+					: st_sud_unmasked(nr, a, 1);
+		break;
+	case SYS_rt_sigsuspend:
+		r = st_sud_unmasked(nr, a, 0);
+		break;
+	case SYS_ppoll:
+		r = st_sud_unmasked(nr, a, 3);
+		break;
+	case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+		r = st_sud_unmasked(nr, a, 4);
+		break;
+	case SYS_pselect6:
+		r = st_sud_pselect(a);
+		break;
+	case SYS_close:
+	case SYS_close_range:
+	case SYS_dup:
+	case SYS_dup2:
+	case SYS_dup3:
+	case SYS_fcntl:
+	case SYS_seccomp:
+	case SYS_prctl:
+		/* As the exported syscall() takes them: the library's fds guarded, filters learned. */
+		if (nr == SYS_prctl && a[0] != PR_SET_SECCOMP)
+			goto plain;
+		st_sud_sel = ST_SUD_ALLOW;
+		r = st_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		if (r == -1)
+			r = -errno;
+		st_sud_sel = ST_SUD_BLOCK;
+		st_sud_fds(nr, a, r);
+		break;
+	case SYS_socket:
+	case SYS_socketpair:
+	case SYS_accept:
+	case SYS_accept4:
+	case SYS_connect:
+	case SYS_bind:
+		r = st_sud_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		st_sud_fds(nr, a, r);
+		break;
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+	case SYS_write:
+	case SYS_writev:
+	case SYS_sendfile:
+		if (!st_fd_is_ours((int)a[0])) {
+			void *site = (void *)g[REG_RIP];
+
+			st_sud_sel = ST_SUD_ALLOW;
+			st_sud_site = site;
+			r = st_wrap_trapped(nr, a, site);
+			st_sud_site = NULL;
+			st_sud_sel = ST_SUD_BLOCK;
+			break;
+		}
+		/* The library's own file, written while not allowed: made as it is. */
+		__attribute__((fallthrough));
+	default:
+	plain:
+		r = st_sud_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		break;
+	}
+	g[REG_RAX] = r;
+	errno = saved;
+}
+
+/* Any handler already installed (another library's, before us) stops blocking SIGSYS. */
+static void st_sud_unmask_handlers(void)
+{
+	struct st_ksigaction k;
+	int s;
+
+	for (s = 1; s <= 64; s++) {
+		if (s == SIGKILL || s == SIGSTOP || s == SIGSYS)
+			continue;
+		if (st_sud(SYS_rt_sigaction, s, NULL, &k, 8) != 0 || k.handler == SIG_DFL ||
+		    k.handler == SIG_IGN || !(k.mask & ST_SIGBIT(SIGSYS)))
+			continue;
+		k.mask &= ~ST_SIGBIT(SIGSYS);
+		(void)st_sud(SYS_rt_sigaction, s, &k, NULL, 8);
+	}
+}
+
+static void st_complete_fail(const char *why)
+{
+	st_complete_state = ST_COMPLETE_UNAVAILABLE;
+	st_warn("complete mode is not available (", why,
+		"); recording calls through the exported functions only");
+}
+
+void st_complete_init(void)
+{
+	struct st_ksigaction ours = {(void *)st_sud_handler,
+				     SA_SIGINFO | SA_NODEFER | SA_ONSTACK | ST_SA_RESTORER,
+				     (void *)st_sud_restorer, 0};
+	long r;
+
+	if (!st_config.complete)
+		return;
+	st_real_pthread_create = (st_pthread_create_fn)(uintptr_t)dlsym(RTLD_NEXT, "pthread_create");
+	if ((r = st_sud(SYS_rt_sigaction, SIGSYS, &ours, &st_sud_prog, 8)) != 0) {
+		st_complete_fail("SIGSYS cannot be caught");
+		return;
+	}
+	if ((r = st_sud_arm_thread()) != 0) {
+		(void)st_sud(SYS_rt_sigaction, SIGSYS, &st_sud_prog, NULL, 8);
+		st_complete_fail(r == -EINVAL ? "the kernel has no Syscall User Dispatch: Linux 5.11 or later"
+				 : r == -EPERM || r == -EACCES ? "prctl was refused: a seccomp filter?"
+								: "prctl(PR_SET_SYSCALL_USER_DISPATCH) failed");
+		return;
+	}
+	st_sud_unmask_handlers();
+	st_complete_state = ST_COMPLETE_ARMED;
+	/* Every exported call takes the slow path now: a forwarded one would trap. */
+	__atomic_store_n(&st_fds_held, 1, __ATOMIC_RELEASE);
+}
+
+/* fork()'s child, by the atfork handler: the dispatch is the parent's thread's, not ours. */
+void st_complete_after_fork(void)
+{
+	if (st_complete_state == ST_COMPLETE_ARMED && st_sud_arm_thread() != 0)
+		st_sud_sel = ST_SUD_ALLOW;
+}
+
+/* New threads are armed as they start, before the program's function runs. */
+struct st_sud_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *st_sud_thread(void *p)
+{
+	struct st_sud_start s = *(struct st_sud_start *)p;
+	static int warned;
+
+	free(p);
+	if (st_sud_arm_thread() != 0) {
+		st_sud_sel = ST_SUD_ALLOW;
+		if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+			st_warn("complete mode: a thread could not be armed; ",
+				"its system calls outside the exported functions are not seen", "");
+	}
+	return s.fn(s.arg);
+}
+
+static int st_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
+{
+	st_pthread_create_fn next = st_real_pthread_create;
+	struct st_sud_start *s;
+	char sel = st_sud_sel;
+	int r;
+
+	if (!next)
+		next = st_real_pthread_create =
+		    (st_pthread_create_fn)(uintptr_t)dlsym(RTLD_NEXT, "pthread_create");
+	if (st_complete_state != ST_COMPLETE_ARMED || !(s = malloc(sizeof(*s))))
+		return next(t, attr, fn, arg);
+	s->fn = fn;
+	s->arg = arg;
+	st_sud_sel = ST_SUD_ALLOW;
+	r = next(t, attr, st_sud_thread, s);
+	st_sud_sel = sel;
+	if (r != 0)
+		free(s);
+	return r;
+}
+
+ST_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+			     void *arg)
+{
+	return st_pthread_create(t, attr, fn, arg);
+}
+
+#else /* not x86-64 */
+
+void st_complete_init(void)
+{
+	if (st_config.complete) {
+		st_complete_state = ST_COMPLETE_UNAVAILABLE;
+		st_warn("complete mode is not available (", "x86-64 only, for now",
+			"); recording calls through the exported functions only");
+	}
+}
+
+void st_complete_after_fork(void)
+{
+}
+
+#endif
