@@ -719,13 +719,22 @@ static int blocked_count(void)
 	return n;
 }
 
+/*
+ * The mask as the program reads it back, SIGSYS apart: complete mode keeps
+ * SIGSYS out of every mask (a blocked SIGSYS at a trap is fatal), and does
+ * not pretend otherwise, so that one bit is on a "var " line. Every other
+ * signal must read back as untraced.
+ */
 static void mask_result(const char *when)
 {
 	sigset_t cur;
+	int sys;
 
 	sigprocmask(SIG_BLOCK, NULL, &cur);
-	th_result("mask %s: %d blocked, SIGSYS %d, SIGUSR1 %d", when, blocked_count(),
-		  sigismember(&cur, SIGSYS), sigismember(&cur, SIGUSR1));
+	sys = sigismember(&cur, SIGSYS);
+	th_result("mask %s: %d blocked besides SIGSYS, SIGUSR1 %d", when, blocked_count() - sys,
+		  sigismember(&cur, SIGUSR1));
+	th_result("var mask %s: SIGSYS %d", when, sys);
 }
 
 static void handler(int sig, void (*fn)(int), int flags, int fullmask)
@@ -785,7 +794,8 @@ static void part_signals(void)
 	sigfillset(&all_but_usr1);
 	sigdelset(&all_but_usr1, SIGUSR1);
 	RECORD("sigsuspend", sigsuspend(&all_but_usr1));
-	th_result("usr1 ran %d, SIGSYS blocked inside %d", usr1, usr1_sigsys_blocked);
+	th_result("usr1 ran %d", usr1);
+	th_result("var usr1: SIGSYS blocked inside %d", usr1_sigsys_blocked);
 	mask_result("after sigsuspend");
 	sigemptyset(&usr2);
 	sigaddset(&usr2, SIGUSR2);
@@ -796,7 +806,8 @@ static void part_signals(void)
 	mask_result("restored");
 
 	raise(SIGUSR1);
-	th_result("usr1 ran %d, SIGSYS blocked inside %d", usr1, usr1_sigsys_blocked);
+	th_result("usr1 ran %d", usr1);
+	th_result("var usr1: SIGSYS blocked inside %d", usr1_sigsys_blocked);
 
 	/* Out of a full-mask handler by siglongjmp (mask restored) and by longjmp (it is not). */
 	handler(SIGUSR2, on_usr2, 0, 1);
