@@ -389,7 +389,7 @@ static void *sender(void *arg)
 static void part_threads(void)
 {
 	pthread_t tids[NTHREADS];
-	long t;
+	long t, ok_ids = 0;
 
 	th_sock = socket(AF_INET, SOCK_DGRAM, 0);
 	th_bad = closed_fd();
@@ -397,8 +397,16 @@ static void part_threads(void)
 	(void)th_udp_receiver(AF_INET, &th_to, &th_tol);
 	for (t = 0; t < NTHREADS; t++)
 		must(pthread_create(&tids[t], NULL, sender, (void *)t) == 0, "pthread_create");
+	/*
+	 * Meanwhile, setgid(): glibc makes every thread change its ids too, by a
+	 * signal of its own whose handler makes the system call inside libc,
+	 * landing in the middle of the threads' trapped sends.
+	 */
+	for (t = 0; t < 20; t++)
+		ok_ids += setgid(getgid()) == 0;
 	for (t = 0; t < NTHREADS; t++)
 		pthread_join(tids[t], NULL);
+	th_result("setgid while sending: %ld of 20", ok_ids);
 	for (t = 0; t < NTHREADS; t++)
 		th_result("thread %ld sent %ld errno-kept %ld ebadf %ld", t, th_out[t][0],
 			  th_out[t][1], th_out[t][2]);
