@@ -74,29 +74,33 @@ __attribute__((noreturn)) static void st_exit_now(int status, void (*next)(int))
 		(void)st_sys(SYS_exit_group, status);
 }
 
+/*
+ * Not ST_ALLOWED (st.h): in a vfork()ed child the selector is the parent's
+ * (same memory), and an exec that succeeds would never set it back.
+ */
 ST_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	return ST_ALLOWED(int, st_execve(path, argv, envp));
+	return st_execve(path, argv, envp);
 }
 
 ST_EXPORT int execv(const char *path, char *const argv[])
 {
-	return ST_ALLOWED(int, st_execvpe(path, argv, NULL, 0, 0));
+	return st_execvpe(path, argv, NULL, 0, 0);
 }
 
 ST_EXPORT int execvp(const char *file, char *const argv[])
 {
-	return ST_ALLOWED(int, st_execvpe(file, argv, NULL, 1, 0));
+	return st_execvpe(file, argv, NULL, 1, 0);
 }
 
 ST_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	return ST_ALLOWED(int, st_execvpe(file, argv, envp, 1, 1));
+	return st_execvpe(file, argv, envp, 1, 1);
 }
 
 ST_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	return ST_ALLOWED(int, st_fexecve(fd, argv, envp));
+	return st_fexecve(fd, argv, envp);
 }
 
 /*
@@ -132,7 +136,7 @@ ST_EXPORT int execl(const char *path, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = ST_ALLOWED(int, st_execl(path, arg, ap, 0, 0));
+	r = st_execl(path, arg, ap, 0, 0);
 	va_end(ap);
 	return r;
 }
@@ -143,7 +147,7 @@ ST_EXPORT int execlp(const char *file, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = ST_ALLOWED(int, st_execl(file, arg, ap, 1, 0));
+	r = st_execl(file, arg, ap, 1, 0);
 	va_end(ap);
 	return r;
 }
@@ -154,7 +158,7 @@ ST_EXPORT int execle(const char *path, const char *arg, ...)
 	int r;
 
 	va_start(ap, arg);
-	r = ST_ALLOWED(int, st_execl(path, arg, ap, 0, 1));
+	r = st_execl(path, arg, ap, 0, 1);
 	va_end(ap);
 	return r;
 }
