@@ -60,6 +60,8 @@
 #define ST_SUD_BLOCK 1
 
 ST_TLS volatile char st_sud_sel;
+/* This thread armed Syscall User Dispatch for itself: its SIGSYS are the program's. */
+static ST_TLS char st_sud_foreign;
 /* Where a call made natively by a stub goes on (the program's next instruction). */
 ST_TLS unsigned long st_sud_cont;
 /* The program's syscall instruction being recorded by the handler: its event says "via". */
@@ -73,9 +75,14 @@ int st_complete_state; /* ST_COMPLETE_* */
  * The allowed range: everything between st_sud_begin and st_sud_end. A
  * system call made from here never traps, whatever the selector says.
  *
- * st_sud_sys6(nr, a..f): the system call, result raw (-errno).
+ * st_sud_sys6(nr, a..f): the system call, result raw (-errno). It has
+ *   unwind information: a thread cancelled while blocked in it (the
+ *   cancellation unwinds from the cancel signal's frame) goes on out
+ *   through the handler and the SIGSYS frame into the program's frames.
  * st_sud_restorer: the SIGSYS handler's return; the exact bytes of
- *   glibc's (mov $15,%rax; syscall), which unwinders recognize.
+ *   glibc's (mov $15,%rax; syscall), which unwinders recognize as a signal
+ *   frame, after a nop that no unwind information covers (an unwinder
+ *   looks up the return address minus one).
  * st_sud_sigreturn_at(sp): the program's own rt_sigreturn, made here on
  *   its frame (sp as the program's restorer had it).
  * st_sud_native: the program's registers restored, rax its call: makes it,
@@ -90,6 +97,7 @@ __asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
 	"st_sud_begin:\n"
 	".globl st_sud_sys6\n.hidden st_sud_sys6\n.type st_sud_sys6,@function\n"
 	"st_sud_sys6:\n"
+	"	.cfi_startproc\n"
 	"	movq %rdi, %rax\n"
 	"	movq %rsi, %rdi\n"
 	"	movq %rdx, %rsi\n"
@@ -99,8 +107,10 @@ __asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
 	"	movq 8(%rsp), %r9\n"
 	"	syscall\n"
 	"	ret\n"
+	"	.cfi_endproc\n"
 	".size st_sud_sys6, .-st_sud_sys6\n"
 	".p2align 4\n"
+	"	nop\n"
 	".globl st_sud_restorer\n.hidden st_sud_restorer\n.type st_sud_restorer,@function\n"
 	"st_sud_restorer:\n"
 	"	movq $15, %rax\n"
@@ -400,7 +410,7 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 	long nr, r, a[6];
 
-	if (si->si_code != SYS_USER_DISPATCH) {
+	if (si->si_code != SYS_USER_DISPATCH || st_sud_foreign) {
 		st_sud_pass_on(sig, si, ucv);
 		errno = saved;
 		return;
@@ -413,8 +423,14 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	a[4] = g[REG_R8];
 	a[5] = g[REG_R9];
 	switch (nr) {
-	case SYS_rt_sigreturn:
+	case SYS_rt_sigreturn: {
+		/* The mask a handler left in its frame: never with SIGSYS in it. */
+		unsigned long *m = (unsigned long *)(void *)&((ucontext_t *)g[REG_RSP])->uc_sigmask;
+
+		if (*m & ST_SIGBIT(SIGSYS))
+			*m &= ~ST_SIGBIT(SIGSYS);
 		st_sud_sigreturn_at((unsigned long)g[REG_RSP]);
+	}
 		__builtin_unreachable();
 	case SYS_clone3:
 		/* glibc, and most callers, fall back to clone, handled below. */
@@ -458,6 +474,8 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_seccomp:
 	case SYS_prctl:
 		/* As the exported syscall() takes them: the library's fds guarded, filters learned. */
+		if (nr == SYS_prctl && a[0] == PR_SET_SYSCALL_USER_DISPATCH)
+			st_complete_foreign();
 		if (nr == SYS_prctl && a[0] != PR_SET_SECCOMP)
 			goto plain;
 		st_sud_sel = ST_SUD_ALLOW;
@@ -554,6 +572,23 @@ void st_complete_init(void)
 	__atomic_store_n(&st_fds_held, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * The program arms Syscall User Dispatch in a thread itself (Wine does):
+ * its configuration replaces ours there, so that thread's SIGSYS are all
+ * the program's from now on, and its calls outside the exports unseen.
+ */
+void st_complete_foreign(void)
+{
+	static int warned;
+
+	if (st_complete_state != ST_COMPLETE_ARMED || st_sud_foreign)
+		return;
+	st_sud_foreign = 1;
+	if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+		st_warn("complete mode: the program uses Syscall User Dispatch itself; ",
+			"the threads that arm it are left to it", "");
+}
+
 /* fork()'s child, by the atfork handler: the dispatch is the parent's thread's, not ours. */
 void st_complete_after_fork(void)
 {
@@ -628,6 +663,10 @@ void st_complete_init(void)
 }
 
 void st_complete_after_fork(void)
+{
+}
+
+void st_complete_foreign(void)
 {
 }
 

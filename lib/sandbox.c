@@ -14,6 +14,10 @@
 
 #include "st.h"
 
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+
 #define ST_EXPORT __attribute__((visibility("default")))
 
 /*
@@ -183,6 +187,8 @@ static int st_prctl(int option, unsigned long a2, unsigned long a3, unsigned lon
 	int was = st_sandboxed(), r, e;
 
 	st_ensure_init();
+	if (option == PR_SET_SYSCALL_USER_DISPATCH)
+		st_complete_foreign(); /* ours is replaced in this thread (complete.c) */
 	if (option != PR_SET_SECCOMP || !st_real.prctl)
 		return st_real.prctl ? st_real.prctl(option, a2, a3, a4, a5)
 				     : (int)st_sys(SYS_prctl, option, a2, a3, a4, a5);

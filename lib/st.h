@@ -165,6 +165,8 @@ void st_complete_init(void) ST_HIDDEN;
 /* sandbox.c: syscall(2) as the library exports it: seccomp filters learned, fds guarded. */
 long st_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) ST_HIDDEN;
 void st_complete_after_fork(void) ST_HIDDEN;
+/* prctl(PR_SET_SYSCALL_USER_DISPATCH) by the program: the thread is left to it. */
+void st_complete_foreign(void) ST_HIDDEN;
 /* wrap.c: a trapped send-family call made through its tracer; the raw result (-errno). */
 long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
 /*
