@@ -110,7 +110,13 @@ static void st_record_start(const char *how)
 	st_json_cstr(j, PACKAGE_VERSION);
 	st_json_key(j, "fds");
 	st_json_cstr(j, st_config.fds == ST_FDS_ALL ? "all" : "sockets");
-	if (st_config.procs_all && st_sink_active())
+	st_untrace_start_json(j);
+	/*
+	 * A Go program may record nothing at all (its own system calls pass
+	 * the wrappers by): its start record, which says so, is not kept back
+	 * for a first event that may never come.
+	 */
+	if ((st_config.procs_all || st_untrace_go()) && st_sink_active())
 		st_record_emit(&r);
 	else
 		st_record_defer(&r);
@@ -171,6 +177,7 @@ void st_ensure_init(void)
 	}
 	st_fdguard_init();
 	st_config_load();
+	st_untrace_init();
 	st_ctl_init();
 	st_thread_init();
 	st_sandbox_init();
@@ -184,6 +191,7 @@ void st_ensure_init(void)
 		if (st_sandboxed())
 			st_sandbox_enter(0); /* a filter inherited: claim the room now */
 	}
+	st_untrace_say_start();
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }
 
