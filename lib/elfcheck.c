@@ -48,6 +48,26 @@ static const char *const st_untraced_names[][2] = {
 				"libsendtrace.so"},
 };
 
+/* For `show`: what a trace's "untraced" says, in a few words; NULL for a name not known. */
+const char *st_untraced_words(const char *name)
+{
+	static const char *const words[] = {
+	    [ST_UNTRACED_FOREIGN] = "built for another architecture",
+	    [ST_UNTRACED_STATIC] = "statically linked",
+	    [ST_UNTRACED_STATIC_PIE] = "static-pie",
+	    [ST_UNTRACED_SETUID] = "set-user-ID: secure-execution mode",
+	    [ST_UNTRACED_SETGID] = "set-group-ID: secure-execution mode",
+	    [ST_UNTRACED_CAPABILITIES] = "file capabilities: secure-execution mode",
+	    [ST_UNTRACED_NO_PRELOAD] = "LD_PRELOAD not in its environment",
+	};
+	size_t i;
+
+	for (i = 1; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(name, st_untraced_names[i][0]))
+			return words[i];
+	return NULL;
+}
+
 const char *st_untraced_name(enum st_untraced why)
 {
 	return st_untraced_names[why][0];

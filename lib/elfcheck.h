@@ -22,6 +22,8 @@ enum st_untraced {
 /* The name in the trace ("static", ...), and a phrase for a warning. */
 const char *st_untraced_name(enum st_untraced why);
 const char *st_untraced_phrase(enum st_untraced why);
+/* For `show`: a trace's "untraced" value in a few words; NULL for a name not known. */
+const char *st_untraced_words(const char *name);
 
 /* What the headers of a file say. */
 struct st_elfinfo {

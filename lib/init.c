@@ -191,6 +191,13 @@ void st_ensure_init(void)
 		if (st_sandboxed())
 			st_sandbox_enter(0); /* a filter inherited: claim the room now */
 	}
+	/*
+	 * A Go program ends with its own exit_group: no exit handler of ours
+	 * runs, and the room its start record was written in would stay open
+	 * padding. Closed now, as before an exec; a later event takes new room.
+	 */
+	if (st_ready && st_untrace_go())
+		st_sink_exec();
 	st_untrace_say_start();
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }
