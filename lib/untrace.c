@@ -475,6 +475,9 @@ void st_untrace_exec(const char *file, int search, int fd, char *const argv[], c
 				goto out;
 		} else {
 			memcpy(st_x.path, st_x.interp, (size_t)len + 1);
+			/* The exec will fail (EACCES): nothing starts, so nothing to say. */
+			if (st_sys(SYS_faccessat, AT_FDCWD, st_x.path, X_OK) != 0)
+				goto out;
 		}
 	} else {
 		st_fd_path(fd);
