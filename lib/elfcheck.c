@@ -1,4 +1,4 @@
-/* elfcheck.c: the rules by which an exec'd image runs without the preload library (no I/O of its own). */
+/* elfcheck.c: the rules by which an exec'd image runs without the preload (no I/O of its own). */
 #include "config.h"
 
 #include <elf.h>
@@ -204,7 +204,8 @@ enum st_untraced st_elf_untraced(const struct st_elfinfo *e)
 	return e->dynamic && e->type == ET_DYN ? ST_UNTRACED_STATIC_PIE : ST_UNTRACED_STATIC;
 }
 
-/* security.capability (struct vfs_cap_data, little-endian): effective flag, or any permitted bit. */
+/* security.capability (struct vfs_cap_data, little-endian): effective flag, or any permitted bit.
+ */
 static int st_caps_raise(const unsigned char *c, size_t n)
 {
 	unsigned magic, perm0, perm1 = 0;

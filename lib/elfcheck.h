@@ -1,4 +1,4 @@
-/* elfcheck.h: will an exec'd file escape LD_PRELOAD? The pure rules, shared by `run` and the library. */
+/* elfcheck.h: will an exec'd image escape LD_PRELOAD? Rules shared by run and the library. */
 #ifndef ST_ELFCHECK_H
 #define ST_ELFCHECK_H
 
@@ -27,13 +27,13 @@ const char *st_untraced_words(const char *name);
 
 /* What the headers of a file say. */
 struct st_elfinfo {
-	int elf;      /* an ELF file of this machine (class and e_machine) */
-	int foreign;  /* an ELF file of another class or machine */
-	int interp;   /* PT_INTERP: the dynamic loader is run */
-	int dynamic;  /* PT_DYNAMIC */
-	int type;     /* e_type: ET_EXEC, ET_DYN */
-	int go;	      /* the Go toolchain's build-id note */
-	int script;   /* "#!": the interpreter is what runs (its path in shebang) */
+	int elf;     /* an ELF file of this machine (class and e_machine) */
+	int foreign; /* an ELF file of another class or machine */
+	int interp;  /* PT_INTERP: the dynamic loader is run */
+	int dynamic; /* PT_DYNAMIC */
+	int type;    /* e_type: ET_EXEC, ET_DYN */
+	int go;	     /* the Go toolchain's build-id note */
+	int script;  /* "#!": the interpreter is what runs (its path in shebang) */
 	char shebang[256];
 };
 
@@ -75,7 +75,8 @@ struct st_secure_in {
 	size_t capn;
 	uid_t ruid, euid;
 	gid_t rgid, egid;
-	int setid_ignored; /* nosuid mount or no_new_privs: set-id bits and file capabilities are inert */
+	int setid_ignored; /* nosuid mount or no_new_privs: set-id bits and file capabilities are
+			      inert */
 };
 enum st_untraced st_exec_secure(const struct st_secure_in *in);
 

@@ -33,8 +33,8 @@ static char st_self[1024]; /* the library's own path, to know it in a child's LD
  * Is this image a Go program? Go's runtime makes its own system calls, so
  * only what it does through libc (cgo: the resolver, C libraries) meets the
  * wrappers. Read from the program's own headers, already in memory: the
- * Go build-id note in a PT_NOTE segment. No system call, no lock; measured
- * at under a microsecond (tests/test-untraceable.sh prints it).
+ * Go build-id note in a PT_NOTE segment. No system call, no lock: measured
+ * at 60-70 ns a process (and 35 ns for the dladdr() in st_untrace_init).
  */
 static int st_self_is_go(void)
 {
@@ -132,6 +132,7 @@ void st_untrace_say_start(void)
  * is closed before the exec, which happens exactly as it would untraced.
  */
 static int st_busy;
+static long st_me; /* this process, for process_vm_readv: a vfork child is not st_pid */
 static struct {
 	char path[4096];
 	char interp[4096];
@@ -149,8 +150,7 @@ static long st_peek(void *dst, const void *src, size_t n)
 {
 	struct iovec local = {dst, n}, remote = {(void *)src, n};
 
-	return src ? st_sys(SYS_process_vm_readv, st_sys(SYS_getpid), &local, 1, &remote, 1, 0)
-		   : -1;
+	return src ? st_sys(SYS_process_vm_readv, st_me, &local, 1, &remote, 1, 0) : -1;
 }
 
 /* A string of the program's, read a page at a time (a read never splits): its length, or -1. */
@@ -187,7 +187,8 @@ static int st_open_ro(const char *path)
 	/* A FIFO or a device: execve refuses it anyway, and opening one could block or act. */
 	if (st_sys(SYS_newfstatat, AT_FDCWD, path, &sb, 0) != 0 || !S_ISREG(sb.st_mode))
 		return -1;
-	return (int)st_sys(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	return (int)st_sys(SYS_openat, AT_FDCWD, path,
+			   O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 }
 
 /*
@@ -211,7 +212,8 @@ static int st_search(const char *file)
 			memcpy(st_x.path, p, dl);
 			if (dl && p[dl - 1] != '/')
 				st_x.path[dl++] = '/';
-			memcpy(st_x.path + dl, file, fl + 1); /* an empty entry: the current directory */
+			memcpy(st_x.path + dl, file,
+			       fl + 1); /* an empty entry: the current directory */
 			if (st_sys(SYS_faccessat, AT_FDCWD, st_x.path, X_OK) == 0)
 				return 0;
 		}
@@ -250,10 +252,11 @@ static int st_env_preloads(char *const envp[])
 				local[k].iov_base = st_x.heads[k];
 				local[k].iov_len = st_x.iov[k].iov_len;
 			}
-			(void)st_sys(SYS_process_vm_readv, st_sys(SYS_getpid), local, i, st_x.iov, i, 0);
+			(void)st_sys(SYS_process_vm_readv, st_me, local, i, st_x.iov, i, 0);
 			for (k = 0; k < i; k++)
 				if (!memcmp(st_x.heads[k], "LD_PRELOAD=", 11) &&
-				    st_peek_str(st_x.value, sizeof(st_x.value), st_x.ptrs[k] + 11) >= 0 &&
+				    st_peek_str(st_x.value, sizeof(st_x.value),
+						st_x.ptrs[k] + 11) >= 0 &&
 				    st_preload_names(st_x.value, st_self))
 					return 1;
 		}
@@ -372,7 +375,7 @@ static int st_first_time(dev_t dev, ino_t ino)
 		if (cur == h)
 			return 0;
 		if (cur == 0 && __atomic_compare_exchange_n(&st_seen[i], &cur, h, 0,
-							   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+							    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			return 1;
 		if (cur == h)
 			return 0;
@@ -402,7 +405,8 @@ static void st_json_exec_argv(struct st_json *j, char *const argv[])
 			}
 			used += (size_t)len + 1;
 			if (st_json_str_max(j, st_x.argv, (size_t)len,
-					    st_json_room(j) > 256 ? st_json_room(j) - 256 : 0) != 1) {
+					    st_json_room(j) > 256 ? st_json_room(j) - 256 : 0) !=
+			    1) {
 				cut = 1;
 				break;
 			}
@@ -466,6 +470,7 @@ void st_untrace_exec(const char *file, int search, int fd, char *const argv[], c
 
 	if (!st_on || st_sandboxed() || __atomic_exchange_n(&st_busy, 1, __ATOMIC_ACQUIRE))
 		return;
+	st_me = st_sys(SYS_getpid);
 	if (fd < 0) {
 		len = st_peek_str(st_x.interp, sizeof(st_x.interp), file);
 		if (len <= 0)

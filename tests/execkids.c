@@ -1,4 +1,4 @@
-/* execkids.c: execs programs in the ways a traced program does, and says how each ended (test-untraceable.sh). */
+/* execkids.c: execs programs the ways a traced program does, and says how each ended. */
 #define _GNU_SOURCE /* strerrorname_np */
 #include <errno.h>
 #include <stdio.h>

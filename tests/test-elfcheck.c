@@ -1,4 +1,4 @@
-/* test-elfcheck.c: the rules by which an exec'd image escapes the library, on made-up headers and ids. */
+/* test-elfcheck.c: the rules by which an exec'd image escapes the library, on made-up input. */
 #include "config.h"
 
 #include <elf.h>
@@ -60,8 +60,10 @@ static size_t make_elf(unsigned char *f, int type, const unsigned *pt, int n, in
 		memcpy(f + sizeof(eh) + (size_t)i * sizeof(ph), &ph, sizeof(ph));
 	}
 	if (go) {
-		/* {namesz 4, descsz 8, type 4} "Go\0\0" then 8 bytes of ID, as the Go linker writes. */
-		static const unsigned char note[] = {4, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 'G', 'o', 0, 0,
+		/* {namesz 4, descsz 8, type 4} "Go\0\0" then 8 bytes of ID, as the Go linker
+		 * writes. */
+		static const unsigned char note[] = {4,	  0,   0,   0,	 8,   0,   0,	0,
+						     4,	  0,   0,   0,	 'G', 'o', 0,	0,
 						     'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'};
 		memcpy(f + notes, note, sizeof(note));
 	}
@@ -147,7 +149,8 @@ static void test_secure(void)
 	CHECK(st_exec_secure(&in) == ST_UNTRACED_NO, "nosuid mount or no_new_privs");
 	in = user(0755, 0, 0);
 	in.euid = 0;
-	CHECK(st_exec_secure(&in) == ST_UNTRACED_SETUID, "a process already running as another user");
+	CHECK(st_exec_secure(&in) == ST_UNTRACED_SETUID,
+	      "a process already running as another user");
 	in = user(0755, 0, 0);
 	in.caps = caps;
 	in.capn = sizeof(caps);
@@ -167,7 +170,8 @@ static void test_preload(void)
 	const char *self = "/build/lib/.libs/libsendtrace.so";
 
 	CHECK(st_preload_names(self, self), "the same path");
-	CHECK(st_preload_names("/usr/lib/other.so:/opt/x/libsendtrace.so", self), "a copy elsewhere");
+	CHECK(st_preload_names("/usr/lib/other.so:/opt/x/libsendtrace.so", self),
+	      "a copy elsewhere");
 	CHECK(st_preload_names("libother.so libsendtrace.so", self), "by name, blank-separated");
 	CHECK(!st_preload_names("/lib/libsendtrace.so.old:libfoo.so", self), "a longer name");
 	CHECK(!st_preload_names("", self), "empty");
