@@ -175,6 +175,14 @@ static long st_peek_str(char *dst, size_t cap, const char *src)
 	return -1; /* too long to check */
 }
 
+/* Up to 64 pointers of an array of the program's, not past the page the first one is on. */
+static long st_peek_ptrs(char *const *src)
+{
+	size_t n = 4096 - ((uintptr_t)src & 4095);
+
+	return st_peek(st_x.ptrs, src, n < sizeof(st_x.ptrs) ? n : sizeof(st_x.ptrs));
+}
+
 static long st_pread(void *arg, void *buf, size_t n, unsigned long long off)
 {
 	return st_sys(SYS_pread64, *(int *)arg, buf, n, off);
@@ -231,7 +239,7 @@ static int st_env_preloads(char *const envp[])
 	if (!envp)
 		return 0; /* Linux takes NULL for an empty environment */
 	for (;;) {
-		got = st_peek(st_x.ptrs, envp + at, sizeof(st_x.ptrs));
+		got = st_peek_ptrs(envp + at);
 		if (got < (long)sizeof(char *))
 			return -1;
 		n = (size_t)got / sizeof(char *);
@@ -393,7 +401,7 @@ static void st_json_exec_argv(struct st_json *j, char *const argv[])
 	st_json_key(j, "argv");
 	st_json_arr(j);
 	while (argv && !cut) {
-		got = st_peek(st_x.ptrs, argv + at, sizeof(st_x.ptrs));
+		got = st_peek_ptrs(argv + at);
 		if (got < (long)sizeof(char *))
 			break;
 		n = (size_t)got / sizeof(char *);
@@ -433,6 +441,7 @@ static void st_record_untraced(const char *path, char *const argv[], enum st_unt
 {
 	struct st_rec r;
 	struct st_json *j = &r.j;
+	int fit;
 
 	if (!st_ready || !st_same_memory_as_pid() || !st_record_begin(&r, "start"))
 		return;
@@ -441,7 +450,10 @@ static void st_record_untraced(const char *path, char *const argv[], enum st_unt
 	st_json_key(j, "how");
 	st_json_cstr(j, "exec");
 	st_json_key(j, "exe");
-	if (st_json_str_max(j, path, strlen(path), 4200) != 1) {
+	fit = st_json_str_max(j, path, strlen(path), 4200);
+	if (fit < 0)
+		st_json_null(j);
+	if (fit != 1) {
 		st_json_key(j, "exe_truncated");
 		st_json_bool(j, 1);
 	}
