@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -11,13 +10,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "run.h"
 #include "decode.h"
+#include "elfcheck.h"
 
 #define LIBNAME "libsendtrace.so"
 
@@ -70,43 +73,87 @@ static int resolve(const char *prog, char *out, size_t size)
 	return -1;
 }
 
-/* LD_PRELOAD is ignored by static binaries and, for most paths, by setuid ones. */
+static long file_pread(void *arg, void *buf, size_t n, unsigned long long off)
+{
+	return pread(*(int *)arg, buf, n, (off_t)off);
+}
+
+/*
+ * Why the image at path will run without the library: its ELF headers
+ * (static, static-pie, another architecture), then secure-execution mode
+ * as the kernel will decide it for this user (set-id bits, file
+ * capabilities). The same rules as the library applies at exec (elfcheck.c).
+ */
+static enum st_untraced judge(const char *path, struct st_elfinfo *e)
+{
+	char scratch[4096];
+	unsigned char caps[24];
+	struct st_secure_in in;
+	struct statvfs fs;
+	struct stat sb;
+	enum st_untraced why;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	memset(e, 0, sizeof(*e));
+	if (fd < 0)
+		return ST_UNTRACED_NO;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    st_elf_probe(file_pread, &fd, scratch, sizeof(scratch), e) != 0) {
+		close(fd);
+		return ST_UNTRACED_NO;
+	}
+	why = st_elf_untraced(e);
+	if (!why && !e->script) {
+		memset(&in, 0, sizeof(in));
+		in.mode = sb.st_mode;
+		in.owner = sb.st_uid;
+		in.group = sb.st_gid;
+		n = fgetxattr(fd, "security.capability", caps, sizeof(caps));
+		in.caps = caps;
+		in.capn = n > 0 ? (size_t)n : 0;
+		in.ruid = getuid();
+		in.euid = geteuid();
+		in.rgid = getgid();
+		in.egid = getegid();
+		in.setid_ignored = (fstatvfs(fd, &fs) == 0 && (fs.f_flag & ST_NOSUID)) ||
+				   prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
+		why = st_exec_secure(&in);
+	}
+	close(fd);
+	return why;
+}
+
+/*
+ * What `run` can tell before it starts the program: each reason at most
+ * once, on stderr. A script is judged by its interpreter (one level, as
+ * the library does). A Go program is left to the library: when it is
+ * dynamically linked the library is loaded into it and says so itself
+ * (also when started by systemd or `sendtrace env`), and saying it here
+ * too would say it twice; when it is static, the static warning is the one
+ * that matters, and --complete cannot help.
+ */
 static void check_traceable(const char *prog)
 {
 	char path[PATH_MAX];
-	struct stat sb;
-	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
-	int fd, i, dynamic = 0;
+	struct st_elfinfo e;
+	enum st_untraced why;
 
-	if (resolve(prog, path, sizeof(path)) != 0 || stat(path, &sb) != 0)
+	if (resolve(prog, path, sizeof(path)) != 0)
 		return;
-	if ((sb.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
-		cli_error("warning: %s is setuid/setgid: the dynamic loader ignores LD_PRELOAD "
-			  "from untrusted paths, so it will not be traced (run it as root, or "
-			  "install libsendtrace.so in a system library directory)",
-			  path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	if (read(fd, &eh, sizeof(eh)) != (ssize_t)sizeof(eh) ||
-	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) {
-		close(fd); /* a script: its interpreter is what gets traced */
-		return;
+	why = judge(path, &e);
+	if (!why && e.script && e.shebang[0] == '/') {
+		snprintf(path, sizeof(path), "%s", e.shebang);
+		why = judge(path, &e);
 	}
-	for (i = 0; i < eh.e_phnum; i++) {
-		if (pread(fd, &ph, sizeof(ph),
-			  (off_t)(eh.e_phoff + (Elf64_Off)i * eh.e_phentsize)) !=
-		    (ssize_t)sizeof(ph))
-			break;
-		if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC)
-			dynamic = 1;
-	}
-	close(fd);
-	if (!dynamic)
-		cli_error("warning: %s is statically linked: LD_PRELOAD has no effect on it, "
-			  "so none of its calls will be traced",
-			  path);
+	if (!why)
+		return;
+	cli_error("warning: %s %s; it will not be traced%s%s", path, st_untraced_phrase(why),
+		  e.go ? " (a Go program)" : "",
+		  why == ST_UNTRACED_SETUID || why == ST_UNTRACED_SETGID ||
+			  why == ST_UNTRACED_CAPABILITIES
+		      ? " (run it as root, or as the user it runs as, to trace it)"
+		      : "");
 }
 
 /*

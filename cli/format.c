@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "elfcheck.h"
 
 static const char *str(json_t *obj, const char *key)
 {
@@ -462,7 +463,7 @@ static void fmt_strings(FILE *out, json_t *arr)
 
 static void fmt_start(FILE *out, json_t *ev)
 {
-	const char *exe = str(ev, "exe"), *how = str(ev, "how");
+	const char *exe = str(ev, "exe"), *how = str(ev, "how"), *untraced = str(ev, "untraced");
 
 	fputs(" +++ start ", out);
 	esc_put(out, exe ? exe : "?");
@@ -474,6 +475,20 @@ static void fmt_start(FILE *out, json_t *ev)
 		esc_put(out, how);
 		fputc(')', out);
 	}
+	/* Written by the image that exec'd it: this one records nothing (events.md). */
+	if (untraced) {
+		const char *words = st_untraced_words(untraced);
+
+		fputs(" UNTRACED: ", out);
+		esc_put(out, words ? words : untraced);
+	}
+	/* Go's own system calls pass the wrappers by, unless complete mode caught them. */
+	if (json_is_true(json_object_get(ev, "go")))
+		fputs(untraced ? " (Go)"
+		      : json_is_true(json_object_get(ev, "complete"))
+			  ? " (Go)"
+			  : " Go: its own system calls are not seen without --complete",
+		      out);
 	fputs(" +++", out);
 }
 

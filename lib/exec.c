@@ -21,10 +21,13 @@ extern char **environ;
  * A vfork()ed child shares its parent's memory and trace state, and does
  * nothing here: what it would close is the parent's.
  */
-static void st_before_exec(void)
+static void st_before_exec(const char *file, int search, int fd, char *const argv[],
+			   char *const envp[])
 {
 	int saved = errno;
 
+	/* First: its record goes in this image's room, which st_sink_exec closes. */
+	st_untrace_exec(file, search, fd, argv, envp);
 	if (st_ready && st_same_memory_as_pid()) {
 		st_sink_exec();
 		st_ctl_exec(); /* the next image finds the page: not swept meanwhile */
@@ -36,7 +39,7 @@ static void st_before_exec(void)
 
 static int st_execve(const char *path, char *const argv[], char *const envp[])
 {
-	st_before_exec();
+	st_before_exec(path, 0, -1, argv, envp);
 	if (!ST_NEXT(execve))
 		return (int)st_sys(SYS_execve, path, argv, envp);
 	return st_real.execve(path, argv, envp);
@@ -44,7 +47,7 @@ static int st_execve(const char *path, char *const argv[], char *const envp[])
 
 static int st_execvpe(const char *file, char *const argv[], char *const envp[], int p, int e)
 {
-	st_before_exec();
+	st_before_exec(file, p, -1, argv, e ? envp : environ);
 	if (p && e && ST_NEXT(execvpe))
 		return st_real.execvpe(file, argv, envp);
 	if (p && ST_NEXT(execvp))
@@ -57,7 +60,7 @@ static int st_execvpe(const char *file, char *const argv[], char *const envp[], 
 
 static int st_fexecve(int fd, char *const argv[], char *const envp[])
 {
-	st_before_exec();
+	st_before_exec(NULL, 0, fd, argv, envp);
 	if (!ST_NEXT(fexecve)) {
 		errno = ENOSYS;
 		return -1;

@@ -115,7 +115,13 @@ static void st_record_start(const char *how)
 		st_json_key(j, "complete");
 		st_json_bool(j, st_complete_state == ST_COMPLETE_ARMED);
 	}
-	if (st_config.procs_all && st_sink_active())
+	st_untrace_start_json(j);
+	/*
+	 * A Go program may record nothing at all (its own system calls pass
+	 * the wrappers by): its start record, which says so, is not kept back
+	 * for a first event that may never come.
+	 */
+	if ((st_config.procs_all || st_untrace_go()) && st_sink_active())
 		st_record_emit(&r);
 	else
 		st_record_defer(&r);
@@ -177,6 +183,7 @@ void st_ensure_init(void)
 	}
 	st_fdguard_init();
 	st_config_load();
+	st_untrace_init();
 	st_ctl_init();
 	st_thread_init();
 	st_sandbox_init();
@@ -191,6 +198,14 @@ void st_ensure_init(void)
 		if (st_sandboxed())
 			st_sandbox_enter(0); /* a filter inherited: claim the room now */
 	}
+	/*
+	 * A Go program ends with its own exit_group: no exit handler of ours
+	 * runs, and the room its start record was written in would stay open
+	 * padding. Closed now, as before an exec; a later event takes new room.
+	 */
+	if (st_ready && st_untrace_go())
+		st_sink_exec();
+	st_untrace_say_start();
 	__atomic_store_n(&st_init_state, ST_INIT_DONE, __ATOMIC_RELEASE);
 }
 

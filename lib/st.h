@@ -321,6 +321,20 @@ unsigned long st_thread_dropped(void) ST_HIDDEN;
 /* The top of this level's private unwind stack, or NULL (backtraces off). */
 char *st_thread_bt_stack(struct st_thread *t, int level) ST_HIDDEN;
 
+/* ---- untrace.c: what will escape the library (this image, or one it execs) ---- */
+void st_untrace_init(void) ST_HIDDEN;
+/* "go":true in a start record of a Go image. */
+void st_untrace_start_json(struct st_json *j) ST_HIDDEN;
+int st_untrace_go(void) ST_HIDDEN;
+void st_untrace_say_start(void) ST_HIDDEN;
+/*
+ * Before exec*(): file (searched in PATH when search) or fd (fexecve), and
+ * the new image's argv and environment. Warns and records when that image
+ * will not be traced; errno and the exec itself are left as they are.
+ */
+void st_untrace_exec(const char *file, int search, int fd, char *const argv[],
+		     char *const envp[]) ST_HIDDEN;
+
 /* ---- init.c: process lifecycle ---- */
 extern volatile int st_ready ST_HIDDEN;
 extern pid_t st_pid ST_HIDDEN;

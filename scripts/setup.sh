@@ -16,9 +16,9 @@ quiet() { # quiet WHAT COMMAND...
 	fi
 }
 
-# Build tools and libraries; python3, binutils and strace are for the test suite.
+# Build tools and libraries; python3, binutils, strace and libcap2-bin (setcap) are for the test suite.
 pkgs="build-essential autoconf automake libtool pkg-config libjansson-dev libunwind-dev
-python3 binutils strace"
+python3 binutils strace libcap2-bin"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -61,7 +61,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
 	setpriv --reuid=nobody --regid=nogroup --clear-groups "$ST" run -o "$out" -- "$T/suid" \
 		>/dev/null 2>"$T/err"
 	eq "a setuid program still runs" "$?" "0"
-	ok "and run says why it cannot be traced" grep -q "is setuid/setgid: the dynamic loader ignores LD_PRELOAD" "$T/err"
+	ok "and run says why it cannot be traced" grep -q "runs with another effective user (set-user-ID): the kernel puts it in secure-execution mode, where the loader ignores an LD_PRELOAD path" "$T/err"
 	rm -f "$out"
 	chmod 700 "$T"
 fi

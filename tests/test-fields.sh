@@ -21,6 +21,10 @@ done
 # A start record cut to fit: argv of 3,000 bytes of \x01.
 long=$(head -c 3000 /dev/zero | tr '\0' '\001')
 SENDTRACE_PROCS=all SENDTRACE_OUTPUT=$T/long.jsonl LD_PRELOAD=$ST_TEST_LIB /bin/true "$long"
+# A start record written for an image that runs untraced (its environment lost LD_PRELOAD).
+LD_PRELOAD=$ST_TEST_LIB SENDTRACE_OUTPUT=$T/untraced.jsonl "$ST_BUILDDIR/tests/execkids" \
+	noenv /bin/true >/dev/null 2>&1
+ok "an untraced exec's start record" [ "$(count "$T/untraced.jsonl" event=start untraced=no-preload)" -eq 1 ]
 # A process that reached the size cap: its exit record counts what was capped.
 SENDTRACE_MAX_SIZE=64k SENDTRACE_OUTPUT=$T/capped.jsonl LD_PRELOAD=$ST_TEST_LIB \
 	"$ST_BUILDDIR/tests/rotsend" 1 1 1000 2>/dev/null

@@ -4,7 +4,7 @@
 command -v git >/dev/null || skip "git is not installed"
 [ -e "$ST_SRCDIR/.git" ] || skip "not a git checkout (a release tarball)"
 for p in build-essential autoconf automake libtool pkg-config libjansson-dev libunwind-dev \
-	python3 binutils strace; do
+	python3 binutils strace libcap2-bin; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		skip "$p is missing: this test would install it (run scripts/setup.sh first)"
 done
