@@ -75,6 +75,86 @@ filter_ir() { # workload n env... -> instructions per iteration (two lengths: st
 	awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}'
 }
 
+# Complete mode (docs/complete.md) beside the default mode and strace: every
+# system call of the program traps, so the loops that matter are the send
+# loop (its send recorded by the export, its recv trapped), a send made by
+# syscall(2) (recorded only in complete mode), and a pipe loop that sends
+# nothing (what a daemon pays for the calls complete mode does not record).
+# BENCH_ONLY=complete runs this part alone; BENCH_N its iterations.
+complete_bench() {
+	local n=${BENCH_N:-20000} w r m
+	echo "complete mode: median ns per loop iteration, 1 thread, $REPS repeats, interleaved"
+	echo "(added = over untraced; strace/complete = strace's added cost over complete mode's)"
+	printf '%-8s %10s %10s %10s %10s %11s %11s %9s\n' workload untraced default complete \
+		strace complete+ strace+ "strace/complete"
+	for w in send rawsend pipe; do
+		local ru="" rd="" rc="" rs="" u d c s
+		for r in $(seq "$REPS"); do # interleaved: drift hits every mode alike
+			ru+="$(complete_mode untraced "$w" "$n") "
+			rd+="$(complete_mode traced "$w" "$n") "
+			rc+="$(complete_mode complete "$w" "$n") "
+			rs+="$(complete_mode strace "$w" "$n") "
+		done
+		u=$(tr ' ' '\n' <<<"$ru" | median)
+		d=$(tr ' ' '\n' <<<"$rd" | median)
+		c=$(tr ' ' '\n' <<<"$rc" | median)
+		s=$(tr ' ' '\n' <<<"$rs" | median)
+		awk -v w="$w" -v u="$u" -v d="$d" -v c="$c" -v s="$s" 'BEGIN {
+			printf "%-8s %10.0f %10.0f %10.0f %10s %11.0f %11s %9s\n", w, u, d, c,
+				(s == "" ? "n/a" : sprintf("%.0f", s)), c - u,
+				(s == "" ? "n/a" : sprintf("%.0f", s - u)),
+				(s == "" || c <= u ? "n/a" : sprintf("%.1f", (s - u) / (c - u))) }'
+	done
+	if command -v strace >/dev/null; then
+		echo "system calls per iteration (strace -c -f; complete mode's traps return by rt_sigreturn)"
+		printf '%-8s %10s %10s %10s\n' workload untraced default complete
+		for w in send rawsend pipe; do
+			local a b c2
+			a=$(complete_syscalls untraced "$w") b=$(complete_syscalls traced "$w")
+			c2=$(complete_syscalls complete "$w")
+			printf '%-8s %10s %10s %10s\n' "$w" "$a" "$b" "$c2"
+		done
+	fi
+	echo "events recorded per iteration (default / complete): $(complete_events)"
+}
+complete_mode() { # mode workload n -> ns per iteration
+	local m=$1 w=$2 n=$3 out=$TMP/c.jsonl
+	rm -f "$out"
+	case $m in
+	untraced) "$BENCH" "$w" 1 "$n" ;;
+	traced) SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" 1 "$n" ;;
+	complete) SENDTRACE_COMPLETE=1 SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" 1 "$n" ;;
+	strace) command -v strace >/dev/null &&
+		strace -f -qq -e trace=$CALLS -o /dev/null "$BENCH" "$w" 1 "$((n / 4 > 0 ? n / 4 : 1))" ;;
+	esac | awk '{print $1}'
+	rm -f "$out"
+}
+complete_syscalls() { # mode workload -> system calls per iteration (two lengths)
+	local m=$1 w=$2 env=() t1 t2
+	[ "$m" = traced ] && env=(SENDTRACE_OUTPUT="$TMP/cs.jsonl" LD_PRELOAD="$LIB")
+	[ "$m" = complete ] && env=(SENDTRACE_COMPLETE=1 SENDTRACE_OUTPUT="$TMP/cs.jsonl" LD_PRELOAD="$LIB")
+	env "${env[@]}" strace -f -c -o "$TMP/cs.txt" "$BENCH" "$w" 1 2000 >/dev/null 2>&1
+	t1=$(awk '$NF == "total" {print $4 + 0}' "$TMP/cs.txt")
+	env "${env[@]}" strace -f -c -o "$TMP/cs.txt" "$BENCH" "$w" 1 4000 >/dev/null 2>&1
+	t2=$(awk '$NF == "total" {print $4 + 0}' "$TMP/cs.txt")
+	rm -f "$TMP/cs.jsonl"
+	awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.2f\n", (b - a) / 2000}'
+}
+complete_events() {
+	local w out=$TMP/ce.jsonl d c
+	for w in send rawsend pipe; do
+		rm -f "$out"
+		SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" 1 1000 >/dev/null
+		d=$(grep -c '"event":"call"' "$out" 2>/dev/null)
+		rm -f "$out"
+		SENDTRACE_COMPLETE=1 SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" 1 1000 >/dev/null
+		c=$(grep -c '"event":"call"' "$out" 2>/dev/null)
+		printf '%s %s/%s of 1000  ' "$w" "${d:-0}" "${c:-0}"
+	done
+	rm -f "$out"
+	echo
+}
+
 # Iterations per workload: enough to dwarf start-up, short enough to repeat.
 iters() {
 	case $1 in
@@ -103,7 +183,9 @@ run_mode() { # mode workload threads iterations -> ns per iteration
 	esac | awk '{print $1}'
 }
 
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : "")}'; }
+# The blank lines the space-joined lists leave are not values: counted, they
+# made the "median" of three runs their smallest (the blank sorts first).
+median() { sort -g | awk 'NF {a[++n]=$1} END {print (n ? a[int((n+1)/2)] : "")}'; }
 
 # Instructions: valgrind counts them exactly, whatever the machine is doing.
 if perf stat -x, -e instructions:u true 2>&1 | grep -q '^[0-9]'; then
@@ -115,6 +197,10 @@ else
 fi
 if [ "${BENCH_ONLY:-}" = filter ]; then
 	filter_bench
+	exit 0
+fi
+if [ "${BENCH_ONLY:-}" = complete ]; then
+	complete_bench
 	exit 0
 fi
 
@@ -184,6 +270,9 @@ fi
 
 echo
 filter_bench
+
+echo
+complete_bench
 
 # System calls: strace -c counts them exactly. Two lengths, traced and untraced:
 # (traced(2n) - traced(n)) - (untraced(2n) - untraced(n)), over n, is what the
