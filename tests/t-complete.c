@@ -566,9 +566,22 @@ static void check_exec(const char *res)
 
 	check_pid(81, 2, th_value(res, "execchildpid", 0, -1), "the exec'd preloaded child");
 	check_pid(82, 1, th_value(res, "parentpid", 0, -1), "the parent after both");
+	/* Only the start record its parent writes for it, saying it is not traced. */
 	json_array_foreach (th_events(), i, ev)
-		mine += json_integer_value(json_object_get(ev, "pid")) == stat_pid;
+		if (json_integer_value(json_object_get(ev, "pid")) == stat_pid &&
+		    !json_object_get(ev, "untraced"))
+			mine++;
 	TH_OK(mine == 0, "nothing in the trace from the static child (%zu records)", mine);
+	{
+		json_t *un = NULL;
+
+		json_array_foreach (th_events(), i, ev)
+			if (json_integer_value(json_object_get(ev, "pid")) == stat_pid &&
+			    json_object_get(ev, "untraced"))
+				un = json_object_get(ev, "untraced");
+		TH_OK(json_is_string(un) && !strcmp(json_string_value(un), "static"),
+		      "its parent's record says it is untraced: \"static\"");
+	}
 	TH_OK(!th_find("sendto", 6, 0), "its raw send is not recorded: it is not preloaded");
 	TH_OK(th_count("call", NULL) == 3, "3 call events in all (got %zu)", th_count("call", NULL));
 }
@@ -1070,7 +1083,8 @@ static int complete_main(void)
 		TH_OK(th_count("start", NULL) > 0, "%s: a start record", p->name);
 		json_array_foreach (th_events(), j, ev)
 			if (json_object_get(ev, "event") &&
-			    !strcmp(json_string_value(json_object_get(ev, "event")), "start"))
+			    !strcmp(json_string_value(json_object_get(ev, "event")), "start") &&
+			    !json_object_get(ev, "untraced")) /* written for an image not traced */
 				TH_BOOL(ev, "complete", 1);
 		json_array_foreach (th_events(), j, ev) {
 			json_t *via = json_object_get(ev, "via");
