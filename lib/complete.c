@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -173,9 +174,16 @@ static long st_sud_move(void *dst, const void *src, size_t n, int to_program)
 {
 	struct iovec l = {to_program ? (void *)src : dst, n};
 	struct iovec r = {to_program ? dst : (void *)src, n};
-	long pid = st_sud(SYS_getpid, 0, 0, 0, 0);
-	long got = st_sud_sys6(to_program ? SYS_process_vm_writev : SYS_process_vm_readv, pid,
-			       (long)&l, 1, (long)&r, 1, 0);
+	long pid, got;
+
+	if (st_sandboxed()) {
+		/* Under the program's seccomp filter: no system call of ours (sandbox.c). */
+		memcpy(dst, src, n);
+		return 0;
+	}
+	pid = st_sud(SYS_getpid, 0, 0, 0, 0);
+	got = st_sud_sys6(to_program ? SYS_process_vm_writev : SYS_process_vm_readv, pid, (long)&l,
+			  1, (long)&r, 1, 0);
 
 	if (got == (long)n)
 		return 0;
@@ -193,6 +201,12 @@ static int st_sud_arm_thread(void)
 	long r;
 
 	st_sud_sel = ST_SUD_ALLOW;
+	/*
+	 * A thread or child begun under the program's seccomp filter is not
+	 * armed: the filter may kill on the prctl, which the program never makes.
+	 */
+	if (st_sandboxed())
+		return -EPERM;
 	(void)st_sud(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, sizeof(mask));
 	r = st_sud_sys6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
 			(long)st_sud_begin, (long)(st_sud_end - st_sud_begin), (long)&st_sud_sel, 0);
@@ -211,6 +225,7 @@ static void st_sud_pass_on(int sig, siginfo_t *si, void *uc)
 	struct st_ksigaction p = st_sud_prog;
 	unsigned long old, mask;
 	int forced = si->si_code > 0; /* the kernel's own (seccomp): as if forced */
+	int sandboxed;
 
 	if (p.handler == SIG_IGN && !forced)
 		return;
@@ -223,15 +238,19 @@ static void st_sud_pass_on(int sig, siginfo_t *si, void *uc)
 			     st_sud(SYS_gettid, 0, 0, 0, 0), SIGSYS, 0);
 		return; /* delivered when the handler returns */
 	}
+	/* Its sa_mask, as the kernel would block it (not under a filter: no call of ours). */
+	sandboxed = st_sandboxed();
 	mask = p.mask & ~ST_SIGBIT(SIGSYS);
-	(void)st_sud(SYS_rt_sigprocmask, SIG_BLOCK, &mask, &old, 8);
+	if (!sandboxed)
+		(void)st_sud(SYS_rt_sigprocmask, SIG_BLOCK, &mask, &old, 8);
 	if (p.flags & SA_RESETHAND)
 		st_sud_prog.handler = SIG_DFL;
 	if (p.flags & SA_SIGINFO)
 		((void (*)(int, siginfo_t *, void *))p.handler)(sig, si, uc);
 	else
 		((void (*)(int))p.handler)(sig);
-	(void)st_sud(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	if (!sandboxed)
+		(void)st_sud(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
 }
 
 /* rt_sigaction: SIGSYS is kept aside; no handler may block SIGSYS while it runs. */
@@ -365,6 +384,9 @@ static void st_sud_fds(long nr, const long *a, long r)
 		st_fd_changed((int)a[0]);
 		break;
 	case SYS_fcntl:
+		if (a[1] == F_DUPFD || a[1] == F_DUPFD_CLOEXEC)
+			st_fd_changed((int)r);
+		break;
 	case SYS_dup:
 		st_fd_changed((int)r);
 		break;
