@@ -1,4 +1,4 @@
-/* complete.c: complete mode: send-family system calls made outside the exported functions, caught by Syscall User Dispatch. */
+/* complete.c: complete mode: sends made outside the exports, caught by Syscall User Dispatch. */
 #include "config.h"
 
 #include <dlfcn.h>
@@ -161,12 +161,11 @@ struct st_ksigaction {
 	unsigned long mask;
 };
 #define ST_SA_RESTORER 0x04000000UL
-#define ST_SIGBIT(s)   (1UL << ((s) - 1))
+#define ST_SIGBIT(s)   (1UL << ((s)-1))
 
 /* What the program asked for SIGSYS; ours stays installed. */
 static struct st_ksigaction st_sud_prog;
-typedef int (*st_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
-				    void *);
+typedef int (*st_pthread_create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 static st_pthread_create_fn st_real_pthread_create;
 
 /* Copies to and from the program's memory, a bad pointer an error, never a fault. */
@@ -209,7 +208,8 @@ static int st_sud_arm_thread(void)
 		return -EPERM;
 	(void)st_sud(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, sizeof(mask));
 	r = st_sud_sys6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
-			(long)st_sud_begin, (long)(st_sud_end - st_sud_begin), (long)&st_sud_sel, 0);
+			(long)st_sud_begin, (long)((uintptr_t)st_sud_end - (uintptr_t)st_sud_begin),
+			(long)&st_sud_sel, 0);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (r == 0)
 		st_sud_sel = ST_SUD_BLOCK;
@@ -495,7 +495,7 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_fcntl:
 	case SYS_seccomp:
 	case SYS_prctl:
-		/* As the exported syscall() takes them: the library's fds guarded, filters learned. */
+		/* As the exported syscall() takes them: our fds guarded, filters learned. */
 		if (nr == SYS_prctl && a[0] == PR_SET_SYSCALL_USER_DISPATCH)
 			st_complete_foreign();
 		if (nr == SYS_prctl && a[0] != PR_SET_SECCOMP)
@@ -576,16 +576,18 @@ void st_complete_init(void)
 
 	if (!st_config.complete)
 		return;
-	st_real_pthread_create = (st_pthread_create_fn)(uintptr_t)dlsym(RTLD_NEXT, "pthread_create");
+	st_real_pthread_create =
+	    (st_pthread_create_fn)(uintptr_t)dlsym(RTLD_NEXT, "pthread_create");
 	if ((r = st_sud(SYS_rt_sigaction, SIGSYS, &ours, &st_sud_prog, 8)) != 0) {
 		st_complete_fail("SIGSYS cannot be caught");
 		return;
 	}
 	if ((r = st_sud_arm_thread()) != 0) {
 		(void)st_sud(SYS_rt_sigaction, SIGSYS, &st_sud_prog, NULL, 8);
-		st_complete_fail(r == -EINVAL ? "the kernel has no Syscall User Dispatch: Linux 5.11 or later"
-				 : r == -EPERM || r == -EACCES ? "prctl was refused: a seccomp filter?"
-								: "prctl(PR_SET_SYSCALL_USER_DISPATCH) failed");
+		st_complete_fail(
+		    r == -EINVAL ? "the kernel has no Syscall User Dispatch: Linux 5.11 or later"
+		    : r == -EPERM || r == -EACCES ? "prctl was refused: a seccomp filter?"
+						  : "prctl(PR_SET_SYSCALL_USER_DISPATCH) failed");
 		return;
 	}
 	st_sud_unmask_handlers();
