@@ -251,6 +251,20 @@ static void check_altstack(const char *res)
 	TH_OK(th_find("sendto", 8, 0) != NULL, "altstack: the handler's raw send is recorded");
 }
 
+/*
+ * Only installed: a 4 KiB sigaltstack kept for a SIGSEGV handler that never
+ * runs. The program's own calls must not be moved onto it.
+ */
+static void part_altsmall(void)
+{
+	stack_t ss = {malloc(4096), 0, 4096};
+
+	pair();
+	th_result("sigaltstack %d", sigaltstack(&ss, NULL));
+	th_result("raw send %ld", syscall(SYS_sendto, dgram[0], "small-alt", 9, 0, NULL, 0));
+	th_result("getppid %d", getppid() > 0);
+}
+
 /* ---- timer: timer_create(SIGEV_THREAD) runs its callback on a thread glibc makes ---- */
 
 static volatile int timer_fired;
@@ -298,6 +312,7 @@ static const struct part {
 } parts[] = {
     {"longjmp", part_longjmp, check_longjmp},	{"cancel", part_cancel, NULL},
     {"seccomp", part_seccomp, check_seccomp},	{"altstack", part_altstack, check_altstack},
+    {"altsmall", part_altsmall, NULL},
     {"timer", part_timer, check_timer},
 };
 
