@@ -18,6 +18,11 @@ for t in t-send t-msghdr t-sendmmsg t-sendfile t-lint t-errors t-mmsgbig t-socko
 	env TH_CHILD=1 $opts SENDTRACE_OUTPUT="$T/$t.jsonl" LD_PRELOAD="$ST_TEST_LIB" \
 		"$ST_BUILDDIR/tests/$t" >/dev/null 2>&1
 done
+# Complete mode: the start record's "complete", and "via" on raw sends (t-complete's raw part).
+env TH_CHILD=1 TC_PART=raw TH_RESULTS="$T/complete.res" SENDTRACE_COMPLETE=1 \
+	SENDTRACE_OUTPUT="$T/complete.jsonl" LD_PRELOAD="$ST_TEST_LIB" \
+	"$ST_BUILDDIR/tests/t-complete" >/dev/null 2>&1
+ok "complete mode wrote a raw send with via" [ "$(count "$T/complete.jsonl" event=call via=syscall)" -gt 0 ]
 # A start record cut to fit: argv of 3,000 bytes of \x01.
 long=$(head -c 3000 /dev/zero | tr '\0' '\001')
 SENDTRACE_PROCS=all SENDTRACE_OUTPUT=$T/long.jsonl LD_PRELOAD=$ST_TEST_LIB /bin/true "$long"
