@@ -63,6 +63,8 @@
 ST_TLS volatile char st_sud_sel;
 /* This thread armed Syscall User Dispatch for itself: its SIGSYS are the program's. */
 static ST_TLS char st_sud_foreign;
+/* This thread is armed by us (its selector is ours to set). */
+static ST_TLS char st_sud_armed;
 /* Where a call made natively by a stub goes on (the program's next instruction). */
 ST_TLS unsigned long st_sud_cont;
 /* The program's syscall instruction being recorded by the handler: its event says "via". */
@@ -211,9 +213,25 @@ static int st_sud_arm_thread(void)
 			(long)st_sud_begin, (long)((uintptr_t)st_sud_end - (uintptr_t)st_sud_begin),
 			(long)&st_sud_sel, 0);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	if (r == 0)
+	if (r == 0) {
+		st_sud_armed = 1;
 		st_sud_sel = ST_SUD_BLOCK;
+	}
 	return (int)r;
+}
+
+/*
+ * A longjmp lands in the program, which never runs allowed: one taken out
+ * of a signal handler that interrupted the library (a blocked send inside
+ * an exported function, or the handler's own recording) would otherwise
+ * leave the thread allowed, its later calls unseen and unpoliced.
+ */
+void st_complete_landing(void)
+{
+	if (st_sud_armed && !st_sud_foreign) {
+		st_sud_site = NULL;
+		st_sud_sel = ST_SUD_BLOCK;
+	}
 }
 
 /*
@@ -569,8 +587,16 @@ static void st_complete_fail(const char *why)
 
 void st_complete_init(void)
 {
+	/*
+	 * On the thread's own stack, not a sigaltstack: programs set up small
+	 * ones (2 KiB to 8 KiB) for their SIGSEGV handlers, and the handler,
+	 * which records sends, needs more. Except in Go, whose goroutine
+	 * stacks are the small ones and whose threads all have a 32 KiB
+	 * signal stack, which every handler is expected to use.
+	 */
 	struct st_ksigaction ours = {(void *)st_sud_handler,
-				     SA_SIGINFO | SA_NODEFER | SA_ONSTACK | ST_SA_RESTORER,
+				     SA_SIGINFO | SA_NODEFER | ST_SA_RESTORER |
+					 (st_untrace_go() ? SA_ONSTACK : 0),
 				     (void *)st_sud_restorer, 0};
 	long r;
 
@@ -691,6 +717,10 @@ void st_complete_after_fork(void)
 }
 
 void st_complete_foreign(void)
+{
+}
+
+void st_complete_landing(void)
 {
 }
 

@@ -67,6 +67,10 @@ void st_bind(void)
 	ST_BIND(setresuid);
 	ST_BIND(recvmsg);
 	ST_BIND(recvmmsg);
+	ST_BIND(longjmp);
+	ST_BIND(_longjmp);
+	ST_BIND(siglongjmp);
+	ST_BIND(__longjmp_chk);
 	/* Bound last: a non-NULL write marks the whole table done. */
 	ST_BIND(write);
 	st_binding = 0;

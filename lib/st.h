@@ -3,6 +3,7 @@
 #define ST_H
 
 #include <stddef.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -63,6 +64,10 @@ struct st_real {
 	int (*setreuid)(uid_t, uid_t);
 	int (*setresuid)(uid_t, uid_t, uid_t);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	void (*longjmp)(struct __jmp_buf_tag *, int);
+	void (*_longjmp)(struct __jmp_buf_tag *, int);
+	void (*siglongjmp)(struct __jmp_buf_tag *, int);
+	void (*__longjmp_chk)(struct __jmp_buf_tag *, int);
 	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 };
 extern struct st_real st_real ST_HIDDEN;
@@ -167,6 +172,8 @@ long st_syscall(long nr, long a1, long a2, long a3, long a4, long a5, long a6) S
 void st_complete_after_fork(void) ST_HIDDEN;
 /* prctl(PR_SET_SYSCALL_USER_DISPATCH) by the program: the thread is left to it. */
 void st_complete_foreign(void) ST_HIDDEN;
+/* A longjmp out of the library lands in the program: the thread traps again. */
+void st_complete_landing(void) ST_HIDDEN;
 /* wrap.c: a trapped send-family call made through its tracer; the raw result (-errno). */
 long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
 /*
