@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -93,6 +94,9 @@ int st_complete_state; /* ST_COMPLETE_* */
  *   registers a syscall instruction clobbers, so using them is invisible).
  * st_sud_clone_stack: clone with a new stack: rsi was lowered by 16 and
  *   the child's continuation written there; both sides put rsi back.
+ * st_sud_clone_arm: the same for a thread glibc makes itself (a timer's
+ *   SIGEV_THREAD, not through the exported pthread_create): the child arms
+ *   itself first, every register the program's code may read kept.
  */
 __asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
 	".p2align 4\n"
@@ -142,6 +146,37 @@ __asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
 	"	jmp *%rcx\n"
 	"1:	movq st_sud_cont@gottpoff(%rip), %rcx\n"
 	"	jmp *%fs:(%rcx)\n"
+	".globl st_sud_clone_arm\n.hidden st_sud_clone_arm\n"
+	"st_sud_clone_arm:\n"
+	"	syscall\n"
+	"	leaq 16(%rsi), %rsi\n"
+	"	testq %rax, %rax\n"
+	"	jnz 1f\n"
+	"	pushq %rbx\n"
+	"	movq %rsp, %rbx\n"
+	"	andq $-16, %rsp\n"
+	"	subq $48, %rsp\n"
+	"	movq %rdi, 0(%rsp)\n"
+	"	movq %rsi, 8(%rsp)\n"
+	"	movq %rdx, 16(%rsp)\n"
+	"	movq %r8, 24(%rsp)\n"
+	"	movq %r9, 32(%rsp)\n"
+	"	movq %r10, 40(%rsp)\n"
+	"	call st_sud_child_arm\n"
+	"	movq 0(%rsp), %rdi\n"
+	"	movq 8(%rsp), %rsi\n"
+	"	movq 16(%rsp), %rdx\n"
+	"	movq 24(%rsp), %r8\n"
+	"	movq 32(%rsp), %r9\n"
+	"	movq 40(%rsp), %r10\n"
+	"	movq %rbx, %rsp\n"
+	"	popq %rbx\n"
+	"	xorl %eax, %eax\n"
+	"	popq %rcx\n"
+	"	leaq 8(%rsp), %rsp\n"
+	"	jmp *%rcx\n"
+	"1:	movq st_sud_cont@gottpoff(%rip), %rcx\n"
+	"	jmp *%fs:(%rcx)\n"
 	".globl st_sud_end\n.hidden st_sud_end\n"
 	"st_sud_end:\n"
 	".popsection\n");
@@ -152,6 +187,8 @@ void st_sud_restorer(void) ST_HIDDEN;
 __attribute__((noreturn)) void st_sud_sigreturn_at(unsigned long sp) ST_HIDDEN;
 void st_sud_native(void) ST_HIDDEN;
 void st_sud_clone_stack(void) ST_HIDDEN;
+void st_sud_clone_arm(void) ST_HIDDEN;
+void st_sud_child_arm(void) ST_HIDDEN;
 
 #define st_sud(nr, a, b, c, d) st_sud_sys6(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
@@ -337,6 +374,49 @@ static long st_sud_pselect(const long *a)
 }
 
 /*
+ * glibc's own threads: made by glibc's clone (the instruction lies in
+ * libc's text), with a thread pointer of glibc's making, so the library's
+ * thread-local variables are where it expects them in the child. Anything
+ * else (a runtime's raw clone, Go's) may have a thread pointer of its own:
+ * its child is not touched.
+ */
+static unsigned long st_libc_lo, st_libc_hi;
+
+static int st_sud_glibc_thread(unsigned long flags, unsigned long at)
+{
+	unsigned long want = CLONE_VM | CLONE_THREAD | CLONE_SETTLS | CLONE_SIGHAND;
+
+	return (flags & want) == want && at >= st_libc_lo && at < st_libc_hi;
+}
+
+static int st_libc_text(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	unsigned long at = (unsigned long)arg;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		unsigned long lo = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && at >= lo &&
+		    at < lo + ph->p_memsz) {
+			st_libc_lo = lo;
+			st_libc_hi = lo + ph->p_memsz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The child's first steps, from st_sud_clone_arm: armed before glibc's start_thread runs. */
+void st_sud_child_arm(void)
+{
+	if (st_sud_arm_thread() != 0)
+		st_sud_sel = ST_SUD_ALLOW;
+}
+
+/*
  * clone, vfork: a child that shares this memory cannot come back through
  * this handler (its stack is another, or it is this one, which the parent
  * needs intact), so the call is made natively by a stub the handler returns
@@ -367,7 +447,9 @@ static int st_sud_clone(greg_t *g, long nr, const long *a, long *ret)
 			return 0;
 		}
 		g[REG_RSI] = (greg_t)(sp - sizeof(slot));
-		g[REG_RIP] = (greg_t)st_sud_clone_stack;
+		g[REG_RIP] = (greg_t)(st_sud_glibc_thread(flags, (unsigned long)st_sud_cont)
+					  ? st_sud_clone_arm
+					  : st_sud_clone_stack);
 	} else {
 		g[REG_RIP] = (greg_t)st_sud_native;
 	}
@@ -617,6 +699,8 @@ void st_complete_init(void)
 		return;
 	}
 	st_sud_unmask_handlers();
+	if (st_real.write)
+		dl_iterate_phdr(st_libc_text, (void *)(uintptr_t)st_real.write);
 	st_complete_state = ST_COMPLETE_ARMED;
 	/* Every exported call takes the slow path now: a forwarded one would trap. */
 	__atomic_store_n(&st_fds_held, 1, __ATOMIC_RELEASE);
