@@ -172,6 +172,15 @@ static void *worker(void *arg)
 			if (write(sp[1], buf, 64) != 64 || read(sp[0], buf, 64) != 64)
 				die("pipe");
 		}
+	} else if (!strcmp(workload, "rawpipe")) {
+		/* The same by syscall(2): in complete mode, two traps per iteration. */
+		if (pipe(sp))
+			die("pipe");
+		for (i = 0; i < iters; i++) {
+			if (syscall(SYS_write, sp[1], buf, 64) != 64 ||
+			    syscall(SYS_read, sp[0], buf, 64) != 64)
+				die("pipe");
+		}
 	} else if (!strcmp(workload, "devnull")) {
 		/* write() to a file: not traced by default; what it costs is the fd check. */
 		a = open("/dev/null", O_WRONLY);
@@ -228,7 +237,7 @@ int main(int argc, char **argv)
 	if (argc != 4) {
 		fprintf(stderr, "usage: bench WORKLOAD THREADS ITERATIONS\n"
 				"workloads: send senddeep sendto sendconn sendmsg write writev "
-				"devnull sendfile rawsend pipe\n");
+				"devnull sendfile rawsend pipe rawpipe\n");
 		return 2;
 	}
 	workload = argv[1];

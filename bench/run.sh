@@ -75,11 +75,15 @@ filter_ir() { # workload n env... -> instructions per iteration (two lengths: st
 	awk -v a="$a" -v b="$b" -v n="$n" 'BEGIN {printf "%.1f\n", (b - a) / n}'
 }
 
-# Complete mode (docs/complete.md) beside the default mode and strace: every
-# system call of the program traps, so the loops that matter are the send
-# loop (its send recorded by the export, its recv trapped), a send made by
-# syscall(2) (recorded only in complete mode), and a pipe loop that sends
-# nothing (what a daemon pays for the calls complete mode does not record).
+# Complete mode (docs/complete.md) beside the default mode and strace. A
+# system call made through libc's exported functions that the library
+# forwards (send family, read, recv, poll, epoll_wait, ...) does not trap;
+# any other traps. The loops: the send loop (send and recv, no trap), a
+# send made by syscall(2) (recorded only in complete mode: one trap, and
+# the recv none), a pipe loop that sends nothing (write and read: what a
+# daemon pays for the calls complete mode does not record, when it makes
+# them through libc), and the same by syscall(2) (two traps: what calls
+# made inside libc or by the program's own instructions cost).
 # BENCH_ONLY=complete runs this part alone; BENCH_N its iterations.
 complete_bench() {
 	local n=${BENCH_N:-20000} w r m
@@ -87,7 +91,7 @@ complete_bench() {
 	echo "(added = over untraced; strace/complete = strace's added cost over complete mode's)"
 	printf '%-8s %10s %10s %10s %10s %11s %11s %9s\n' workload untraced default complete \
 		strace complete+ strace+ "strace/complete"
-	for w in send rawsend pipe; do
+	for w in send rawsend pipe rawpipe; do
 		local ru="" rd="" rc="" rs="" u d c s
 		for r in $(seq "$REPS"); do # interleaved: drift hits every mode alike
 			ru+="$(complete_mode untraced "$w" "$n") "
@@ -108,7 +112,7 @@ complete_bench() {
 	if command -v strace >/dev/null; then
 		echo "system calls per iteration (strace -c -f; complete mode's traps return by rt_sigreturn)"
 		printf '%-8s %10s %10s %10s\n' workload untraced default complete
-		for w in send rawsend pipe; do
+		for w in send rawsend pipe rawpipe; do
 			local a b c2
 			a=$(complete_syscalls untraced "$w") b=$(complete_syscalls traced "$w")
 			c2=$(complete_syscalls complete "$w")
@@ -142,7 +146,7 @@ complete_syscalls() { # mode workload -> system calls per iteration (two lengths
 }
 complete_events() {
 	local w out=$TMP/ce.jsonl d c
-	for w in send rawsend pipe; do
+	for w in send rawsend pipe rawpipe; do
 		rm -f "$out"
 		SENDTRACE_OUTPUT=$out LD_PRELOAD=$LIB "$BENCH" "$w" 1 1000 >/dev/null
 		d=$(grep -c '"event":"call"' "$out" 2>/dev/null)

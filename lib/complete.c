@@ -263,6 +263,15 @@ static int st_sud_arm_thread(void)
  * an exported function, or the handler's own recording) would otherwise
  * leave the thread allowed, its later calls unseen and unpoliced.
  */
+char st_complete_trapping(void)
+{
+	char old = st_sud_sel;
+
+	if (st_sud_armed && !st_sud_foreign)
+		st_sud_sel = ST_SUD_BLOCK;
+	return old;
+}
+
 void st_complete_landing(void)
 {
 	if (st_sud_armed && !st_sud_foreign) {
@@ -806,6 +815,11 @@ void st_complete_foreign(void)
 
 void st_complete_landing(void)
 {
+}
+
+char st_complete_trapping(void)
+{
+	return st_sud_sel;
 }
 
 #endif

@@ -67,6 +67,16 @@ void st_bind(void)
 	ST_BIND(setresuid);
 	ST_BIND(recvmsg);
 	ST_BIND(recvmmsg);
+	ST_BIND(read);
+	ST_BIND(readv);
+	ST_BIND(recvfrom);
+	ST_BIND(poll);
+	ST_BIND(select);
+	ST_BIND(epoll_wait);
+	ST_BIND(nanosleep);
+	ST_BIND(clock_nanosleep);
+	ST_BIND(sigaction);
+	ST_BIND(signal);
 	ST_BIND(longjmp);
 	ST_BIND(_longjmp);
 	ST_BIND(siglongjmp);

@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <time.h>
+#include <sys/select.h>
+#include <sys/epoll.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -64,6 +68,16 @@ struct st_real {
 	int (*setreuid)(uid_t, uid_t);
 	int (*setresuid)(uid_t, uid_t, uid_t);
 	ssize_t (*recvmsg)(int, struct msghdr *, int);
+	ssize_t (*read)(int, void *, size_t);
+	ssize_t (*readv)(int, const struct iovec *, int);
+	ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+	int (*poll)(struct pollfd *, unsigned long, int);
+	int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*nanosleep)(const struct timespec *, struct timespec *);
+	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+	void (*(*signal)(int, void (*)(int)))(int);
 	void (*longjmp)(struct __jmp_buf_tag *, int);
 	void (*_longjmp)(struct __jmp_buf_tag *, int);
 	void (*siglongjmp)(struct __jmp_buf_tag *, int);
@@ -174,6 +188,8 @@ void st_complete_after_fork(void) ST_HIDDEN;
 void st_complete_foreign(void) ST_HIDDEN;
 /* A longjmp out of the library lands in the program: the thread traps again. */
 void st_complete_landing(void) ST_HIDDEN;
+/* The selector set to trap (in an armed thread of ours); the old value, to put back. */
+char st_complete_trapping(void) ST_HIDDEN;
 /* wrap.c: a trapped send-family call made through its tracer; the raw result (-errno). */
 long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
 /*
