@@ -503,7 +503,7 @@ static void st_bt_walk(void *arg)
  * arrive meanwhile run their handlers there too (unless on a sigaltstack):
  * the stack is 128 KiB for that reason.
  */
-static void st_on_stack(char *top, void (*fn)(void *), void *arg)
+void st_on_stack(char *top, void (*fn)(void *), void *arg)
 {
 	top = (char *)((uintptr_t)top & ~(uintptr_t)15);
 #if defined(__x86_64__)

@@ -275,7 +275,12 @@ char st_complete_trapping(void)
 void st_complete_landing(void)
 {
 	if (st_sud_armed && !st_sud_foreign) {
+		unsigned long mask = ST_SIGBIT(SIGSYS);
+
 		st_sud_site = NULL;
+		/* A handler that ran allowed may have blocked it, and jumps without restoring. */
+		if (!st_sandboxed())
+			(void)st_sud(SYS_rt_sigprocmask, SIG_UNBLOCK, &mask, NULL, 8);
 		st_sud_sel = ST_SUD_BLOCK;
 	}
 }
@@ -534,6 +539,44 @@ static long st_sud_sigprocmask(ucontext_t *uc, const long *a)
 	return 0;
 }
 
+/* A trapped send, made and recorded by its tracer (wrap.c). */
+struct st_sud_job {
+	long nr;
+	const long *a;
+	void *site;
+	long r;
+};
+
+static void st_sud_job_run(void *p)
+{
+	struct st_sud_job *job = p;
+
+	job->r = st_wrap_trapped(job->nr, job->a, job->site);
+}
+
+/*
+ * Trapped on a sigaltstack (a program's signal handler there sends) with
+ * less room left than the tracer may need: on the thread's trap stack
+ * (thread.c) instead. A backtrace taken there stops at the switch, so the
+ * program's own stack is used whenever it has room.
+ */
+#define ST_SUD_ROOM (24u << 10)
+
+static void st_sud_record(struct st_sud_job *job, const ucontext_t *uc)
+{
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t lo = (uintptr_t)uc->uc_stack.ss_sp;
+	struct st_thread *t;
+	char *top;
+
+	if ((uc->uc_stack.ss_flags & SS_ONSTACK) && sp > lo && sp - lo < ST_SUD_ROOM &&
+	    (t = st_thread_get()) != NULL && (top = st_thread_trap_stack(t)) != NULL) {
+		st_on_stack(top, st_sud_job_run, job);
+		return;
+	}
+	st_sud_job_run(job);
+}
+
 static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -632,11 +675,12 @@ static void st_sud_handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_writev:
 	case SYS_sendfile:
 		if (!st_fd_is_ours((int)a[0])) {
-			void *site = (void *)g[REG_RIP];
+			struct st_sud_job job = {nr, a, (void *)g[REG_RIP], 0};
 
 			st_sud_sel = ST_SUD_ALLOW;
-			st_sud_site = site;
-			r = st_wrap_trapped(nr, a, site);
+			st_sud_site = job.site;
+			st_sud_record(&job, uc);
+			r = job.r;
 			st_sud_site = NULL;
 			st_sud_sel = ST_SUD_BLOCK;
 			break;

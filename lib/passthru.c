@@ -28,10 +28,11 @@
  *
  * The ones that take a signal mask (ppoll, pselect, epoll_pwait) are not
  * here: their masks must lose SIGSYS, which the trap does (complete.c).
- * sigaction() and signal() are here the other way round: they are made
- * trapping even from inside an allowed wait (a signal handler that ran
- * there), so that no handler is installed with SIGSYS in its mask, and
- * SIGSYS itself stays the library's.
+ * sigaction(), signal(), sigprocmask() and pthread_sigmask() are here the
+ * other way round: they are made trapping even from inside an allowed wait
+ * (a signal handler that ran there), so that no handler is installed with
+ * SIGSYS in its mask, SIGSYS itself stays the library's, and no thread
+ * blocks it.
  */
 typedef ssize_t (*st_read_fn)(int, void *, size_t);
 typedef ssize_t (*st_readv_fn)(int, const struct iovec *, int);
@@ -44,6 +45,7 @@ typedef int (*st_nanosleep_fn)(const struct timespec *, struct timespec *);
 typedef int (*st_clock_nanosleep_fn)(clockid_t, int, const struct timespec *, struct timespec *);
 typedef int (*st_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 typedef sighandler_t (*st_signal_fn)(int, sighandler_t);
+typedef int (*st_sigmask_fn)(int, const sigset_t *, sigset_t *);
 
 /*
  * Bound at the first call: dlsym there is safe, since none of these is
@@ -137,6 +139,20 @@ static sighandler_t st_signal(int sig, sighandler_t h)
 	return st_real.signal(sig, h);
 }
 
+static int st_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!ST_PASS(sigprocmask))
+		return (int)st_sys(SYS_rt_sigprocmask, how, set, old, 8);
+	return st_real.sigprocmask(how, set, old);
+}
+
+static int st_pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	if (!ST_PASS(pthread_sigmask))
+		return st_sys(SYS_rt_sigprocmask, how, set, old, 8) < 0 ? errno : 0;
+	return st_real.pthread_sigmask(how, set, old);
+}
+
 ST_EXPORT ssize_t read(int fd, void *buf, size_t n)
 {
 	return ST_ALLOWED(ssize_t, st_read(fd, buf, n));
@@ -192,4 +208,14 @@ ST_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *
 ST_EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	return ST_TRAPPED(sighandler_t, st_signal(sig, h));
+}
+
+ST_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return ST_TRAPPED(int, st_sigprocmask(how, set, old));
+}
+
+ST_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	return ST_TRAPPED(int, st_pthread_sigmask(how, set, old));
 }

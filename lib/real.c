@@ -77,6 +77,8 @@ void st_bind(void)
 	ST_BIND(clock_nanosleep);
 	ST_BIND(sigaction);
 	ST_BIND(signal);
+	ST_BIND(sigprocmask);
+	ST_BIND(pthread_sigmask);
 	ST_BIND(longjmp);
 	ST_BIND(_longjmp);
 	ST_BIND(siglongjmp);

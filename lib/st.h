@@ -78,6 +78,8 @@ struct st_real {
 	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
 	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 	void (*(*signal)(int, void (*)(int)))(int);
+	int (*sigprocmask)(int, const sigset_t *, sigset_t *);
+	int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
 	void (*longjmp)(struct __jmp_buf_tag *, int);
 	void (*_longjmp)(struct __jmp_buf_tag *, int);
 	void (*siglongjmp)(struct __jmp_buf_tag *, int);
@@ -343,6 +345,10 @@ void st_arena_reserve(void) ST_HIDDEN;
 unsigned long st_thread_dropped(void) ST_HIDDEN;
 /* The top of this level's private unwind stack, or NULL (backtraces off). */
 char *st_thread_bt_stack(struct st_thread *t, int level) ST_HIDDEN;
+/* Complete mode's stack for recording a trapped send, or NULL (not complete mode). */
+char *st_thread_trap_stack(struct st_thread *t) ST_HIDDEN;
+/* backtrace.c: call fn(arg) with the stack pointer at top, and come back. */
+void st_on_stack(char *top, void (*fn)(void *), void *arg) ST_HIDDEN;
 
 /* ---- untrace.c: what will escape the library (this image, or one it execs) ---- */
 void st_untrace_init(void) ST_HIDDEN;

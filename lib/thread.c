@@ -335,12 +335,29 @@ int st_forked_silently(void)
  * libunwind needs several KiB of stack, more than a signal handler on a
  * legacy 8 KiB sigaltstack has left, so the unwinder runs on these.
  */
+static int st_bt_stacks; /* the blocks are followed by the unwinder's two stacks */
+static int st_trap_stack; /* and then by complete mode's (complete.c) */
+
 char *st_thread_bt_stack(struct st_thread *t, int level)
 {
-	if (st_stride == sizeof(struct st_thread))
+	if (!st_bt_stacks)
 		return NULL;
 	/* Level 0's stack is the higher one: its overflow would meet level 1's, not the block. */
 	return (char *)t + sizeof(struct st_thread) + (size_t)(level + 1) * ST_BT_STACK;
+}
+
+/*
+ * Complete mode records a trapped send inside a SIGSYS handler: on a
+ * program's small sigaltstack (a handler there that sends), on top of the
+ * program's own handler frame and the kernel's SIGSYS frame, there may not
+ * be room for the tracer, so it moves to this one (complete.c).
+ */
+char *st_thread_trap_stack(struct st_thread *t)
+{
+	if (!st_trap_stack)
+		return NULL;
+	return (char *)t + sizeof(struct st_thread) + (st_bt_stacks ? 2 * ST_BT_STACK : 0) +
+	       ST_BT_STACK;
 }
 
 void st_thread_init(void)
@@ -348,8 +365,14 @@ void st_thread_init(void)
 	void *p;
 
 	/* With a control page, ctl may switch backtraces on later: the stacks are only reserved. */
-	if (st_config.backtrace || st_ctl_wants_bt_stacks())
-		st_stride = sizeof(struct st_thread) + 2 * ST_BT_STACK;
+	if (st_config.backtrace || st_ctl_wants_bt_stacks()) {
+		st_bt_stacks = 1;
+		st_stride += 2 * ST_BT_STACK;
+	}
+	if (st_config.complete) {
+		st_trap_stack = 1;
+		st_stride += ST_BT_STACK;
+	}
 	if (pthread_key_create(&st_thread_key, st_thread_release) == 0)
 		__atomic_store_n(&st_thread_key_ok, 1, __ATOMIC_RELEASE);
 	p = mmap(NULL, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
