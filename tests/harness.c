@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -96,6 +98,28 @@ pid_t th_spawn(int traced, const char *const *extra_env)
 		_exit(127);
 	}
 	return pid;
+}
+
+int th_run_part(const char *name, int traced, const char *env, int timeout)
+{
+	static char part[64];
+	const char *extra[] = {part, env, NULL};
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	int status, i;
+	pid_t pid;
+
+	snprintf(part, sizeof(part), "TC_PART=%s", name);
+	if (!traced)
+		extra[1] = NULL;
+	pid = th_spawn(traced, extra);
+	for (i = 0; i < timeout * 100; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		nanosleep(&tick, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return -1;
 }
 
 int th_wait(pid_t pid)

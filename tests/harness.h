@@ -26,6 +26,12 @@ const char *th_results_path(void);
 pid_t th_spawn(int traced, const char *const *extra_env);
 int th_wait(pid_t pid); /* the raw wait status */
 int th_run(int traced, const char *const *extra_env);
+/*
+ * The workload with TC_PART=name in its environment (and `env` too when
+ * traced), killed should it run past `timeout` seconds: its wait status,
+ * or -1 when it hung.
+ */
+int th_run_part(const char *name, int traced, const char *env, int timeout);
 json_t *th_load(void); /* all events; an unparsable line fails the test */
 json_t *th_events(void);
 

@@ -1004,28 +1004,6 @@ void th_check(void)
 {
 }
 
-/* Runs a part, killing it should it hang: the status, or -1 on a hang. */
-static int run_part(const struct part *p, int traced)
-{
-	static char env[64];
-	const char *extra[] = {env, "SENDTRACE_COMPLETE=1", NULL};
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	int status, i;
-	pid_t pid;
-
-	snprintf(env, sizeof(env), "TC_PART=%s", p->name);
-	if (!traced)
-		extra[1] = NULL;
-	pid = th_spawn(traced, extra);
-	for (i = 0; i < PART_TIMEOUT * 100; i++) {
-		if (waitpid(pid, &status, WNOHANG) == pid)
-			return status;
-		nanosleep(&tick, NULL);
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &status, 0);
-	return -1;
-}
 
 /* The results without their "var " lines, which differ from run to run. */
 static char *stable(const char *res)
@@ -1060,9 +1038,9 @@ static int complete_main(void)
 			continue;
 		printf("# part %s\n", p->name);
 		unlink(th_trace_path());
-		plain = run_part(p, 0);
+		plain = th_run_part(p->name, 0, "SENDTRACE_COMPLETE=1", PART_TIMEOUT);
 		pres = th_results();
-		traced = run_part(p, 1);
+		traced = th_run_part(p->name, 1, "SENDTRACE_COMPLETE=1", PART_TIMEOUT);
 		tres = th_results();
 		TH_OK(plain >= 0 && WIFEXITED(plain) && WEXITSTATUS(plain) == p->status,
 		      "%s: untraced, the workload exits %d (status %#x)", p->name, p->status, plain);
