@@ -257,12 +257,7 @@ static int st_sud_arm_thread(void)
 	return (int)r;
 }
 
-/*
- * A longjmp lands in the program, which never runs allowed: one taken out
- * of a signal handler that interrupted the library (a blocked send inside
- * an exported function, or the handler's own recording) would otherwise
- * leave the thread allowed, its later calls unseen and unpoliced.
- */
+/* For the calls that must be policed even when made from inside an allowed wait (passthru.c). */
 char st_complete_trapping(void)
 {
 	char old = st_sud_sel;
@@ -272,6 +267,12 @@ char st_complete_trapping(void)
 	return old;
 }
 
+/*
+ * A longjmp lands in the program, which never runs allowed: one taken out
+ * of a signal handler that interrupted the library (a blocked send inside
+ * an exported function, or the handler's own recording) would otherwise
+ * leave the thread allowed, its later calls unseen and unpoliced.
+ */
 void st_complete_landing(void)
 {
 	if (st_sud_armed && !st_sud_foreign) {
