@@ -375,7 +375,8 @@ static int st_first_time(dev_t dev, ino_t ino)
 	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino, cur;
 	int i;
 
-	h |= 1; /* 0 is a free slot */
+	if (h == 0)
+		h = 1; /* 0 is a free slot (not h |= 1: inodes n and n+1 would be one) */
 	for (i = 0; i < ST_SEEN; i++) {
 		cur = __atomic_load_n(&st_seen[i], __ATOMIC_ACQUIRE);
 		if (cur == h)
