@@ -570,7 +570,9 @@ static void st_sud_record(struct st_sud_job *job, const ucontext_t *uc)
 	struct st_thread *t;
 	char *top;
 
-	if ((uc->uc_stack.ss_flags & SS_ONSTACK) && sp > lo && sp - lo < ST_SUD_ROOM &&
+	/* The frame holds the thread's sigaltstack as set (its flags not SS_ONSTACK): where sp is tells. */
+	if (!(uc->uc_stack.ss_flags & SS_DISABLE) && sp > lo && sp - lo < uc->uc_stack.ss_size &&
+	    sp - lo < ST_SUD_ROOM &&
 	    (t = st_thread_get()) != NULL && (top = st_thread_trap_stack(t)) != NULL) {
 		st_on_stack(top, st_sud_job_run, job);
 		return;
