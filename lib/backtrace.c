@@ -418,23 +418,22 @@ static int st_json_bt_fast(struct st_json *j, int max, struct st_bt_area *a)
 {
 	void **ips = a->ips;
 	struct st_frame **hit = a->hit;
-	int n = unw_backtrace(ips, max + ST_BT_OURS), i, first = -1, shown = 0;
+	int n = unw_backtrace(ips, max + ST_BT_OURS), i, shown = 0;
 
 	for (i = 0; i < n && shown < max; i++) {
 		uintptr_t ip = (uintptr_t)ips[i];
 
-		if (first < 0 && ip >= st_self_lo && ip < st_self_hi)
-			continue;
-		if (first < 0)
-			first = i;
+		if (ip >= st_self_lo && ip < st_self_hi)
+			continue; /* ours: the tracer, or the wrapper a trapped call went through */
+		ips[shown] = ips[i];
 		hit[shown] = st_frame_cached(ip);
 		if (!hit[shown])
 			return 0; /* a new address: the slow path symbolizes it */
 		shown++;
 	}
-	if (first < 0)
+	if (!shown)
 		return 0;
-	st_bt_write(j, ips + first, hit, shown);
+	st_bt_write(j, ips, hit, shown);
 	return 1;
 }
 
@@ -475,7 +474,7 @@ static void st_bt_walk(void *arg)
 	struct st_bt_job *job = arg;
 	struct st_bt_area *a = job->a;
 	unw_cursor_t *cur = &a->cur;
-	int shown = 0, steps = 0, ours = 1;
+	int shown = 0, steps = 0;
 
 	if (unw_init_local(cur, &a->uc) == 0) {
 		do {
@@ -484,11 +483,12 @@ static void st_bt_walk(void *arg)
 			if (++steps > job->max + 32 || unw_get_reg(cur, UNW_REG_IP, &ip) != 0 ||
 			    !ip)
 				break;
-			if (ours) {
-				if (ip >= st_self_lo && ip < st_self_hi)
-					continue; /* still in the tracer */
-				ours = 0;
-			}
+			/*
+			 * Ours: the tracer, and in complete mode the SIGSYS handler
+			 * and the exported syscall() a trapped call went through.
+			 */
+			if (ip >= st_self_lo && ip < st_self_hi)
+				continue;
 			a->ips[shown] = (void *)(uintptr_t)ip;
 			a->hit[shown] = st_frame_get((uintptr_t)ip, cur);
 			if (++shown >= job->max)

@@ -83,10 +83,10 @@ int st_complete_state; /* ST_COMPLETE_* */
  *   unwind information: a thread cancelled while blocked in it (the
  *   cancellation unwinds from the cancel signal's frame) goes on out
  *   through the handler and the SIGSYS frame into the program's frames.
- * st_sud_restorer: the SIGSYS handler's return; the exact bytes of
- *   glibc's (mov $15,%rax; syscall), which unwinders recognize as a signal
- *   frame, after a nop that no unwind information covers (an unwinder
- *   looks up the return address minus one).
+ * st_sud_restorer: the SIGSYS handler's return; the bytes of glibc's
+ *   (mov $15,%rax; syscall), with a signal frame's unwind information, so
+ *   that libunwind's backtraces and a cancellation's unwinding go on
+ *   through it into the program's frames.
  * st_sud_sigreturn_at(sp): the program's own rt_sigreturn, made here on
  *   its frame (sp as the program's restorer had it).
  * st_sud_native: the program's registers restored, rax its call: makes it,
@@ -117,12 +117,39 @@ __asm__(".pushsection .text.st_sud,\"ax\",@progbits\n"
 	"	.cfi_endproc\n"
 	".size st_sud_sys6, .-st_sud_sys6\n"
 	".p2align 4\n"
+	/*
+	 * The signal frame's unwind information, as glibc gives its own
+	 * restorer: a signal frame ('S'), the frame address being the saved
+	 * rsp, every register read from the ucontext at rsp (offsets of
+	 * uc_mcontext.gregs: r8 at 40 ... rip at 168). It starts at the nop,
+	 * since unwinders look up the return address minus one.
+	 */
+	"	.cfi_startproc simple\n"
+	"	.cfi_signal_frame\n"
+	"	.cfi_escape 0x0f, 0x04, 0x77, 0xa0, 0x01, 0x06\n" /* cfa = *(rsp + 160) */
+	"	.cfi_escape 0x10, 0x08, 0x02, 0x77, 0x28\n"       /* r8 at rsp + 40 */
+	"	.cfi_escape 0x10, 0x09, 0x02, 0x77, 0x30\n"       /* r9 */
+	"	.cfi_escape 0x10, 0x0a, 0x02, 0x77, 0x38\n"       /* r10 */
+	"	.cfi_escape 0x10, 0x0b, 0x03, 0x77, 0xc0, 0x00\n" /* r11 at 64 */
+	"	.cfi_escape 0x10, 0x0c, 0x03, 0x77, 0xc8, 0x00\n" /* r12 */
+	"	.cfi_escape 0x10, 0x0d, 0x03, 0x77, 0xd0, 0x00\n" /* r13 */
+	"	.cfi_escape 0x10, 0x0e, 0x03, 0x77, 0xd8, 0x00\n" /* r14 */
+	"	.cfi_escape 0x10, 0x0f, 0x03, 0x77, 0xe0, 0x00\n" /* r15 */
+	"	.cfi_escape 0x10, 0x05, 0x03, 0x77, 0xe8, 0x00\n" /* rdi at 104 */
+	"	.cfi_escape 0x10, 0x04, 0x03, 0x77, 0xf0, 0x00\n" /* rsi */
+	"	.cfi_escape 0x10, 0x06, 0x03, 0x77, 0xf8, 0x00\n" /* rbp */
+	"	.cfi_escape 0x10, 0x03, 0x03, 0x77, 0x80, 0x01\n" /* rbx at 128 */
+	"	.cfi_escape 0x10, 0x01, 0x03, 0x77, 0x88, 0x01\n" /* rdx */
+	"	.cfi_escape 0x10, 0x00, 0x03, 0x77, 0x90, 0x01\n" /* rax */
+	"	.cfi_escape 0x10, 0x02, 0x03, 0x77, 0x98, 0x01\n" /* rcx */
+	"	.cfi_escape 0x10, 0x10, 0x03, 0x77, 0xa8, 0x01\n" /* rip at 168 */
 	"	nop\n"
 	".globl st_sud_restorer\n.hidden st_sud_restorer\n.type st_sud_restorer,@function\n"
 	"st_sud_restorer:\n"
 	"	movq $15, %rax\n"
 	"	syscall\n"
-	"	hlt\n"
+	"	.cfi_endproc\n"
+	"	.byte 0, 0, 0, 0, 0, 0, 0\n"
 	".size st_sud_restorer, .-st_sud_restorer\n"
 	".globl st_sud_sigreturn_at\n.hidden st_sud_sigreturn_at\n"
 	"st_sud_sigreturn_at:\n"
