@@ -114,15 +114,6 @@ static int st_nanosleep(const struct timespec *t, struct timespec *rem)
 	return st_real.nanosleep(t, rem);
 }
 
-/* Trapping whatever the thread's selector was, so that complete.c sees the handler installed. */
-#define ST_TRAPPED(type, call)                           \
-	({                                               \
-		char st_sel_ = st_complete_trapping();   \
-		type st_r_ = (call);                     \
-		st_sud_sel = st_sel_;                    \
-		st_r_;                                   \
-	})
-
 static int st_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
 	if (!ST_PASS(sigaction))

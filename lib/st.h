@@ -207,6 +207,14 @@ long st_wrap_trapped(long nr, const long *a, void *site) ST_HIDDEN;
 		st_sud_sel = st_sel_;             \
 		st_r_;                            \
 	})
+/* Trapping whatever the thread's selector was, so that complete.c polices the call (passthru.c). */
+#define ST_TRAPPED(type, call)                           \
+	({                                               \
+		char st_sel_ = st_complete_trapping();   \
+		type st_r_ = (call);                     \
+		st_sud_sel = st_sel_;                    \
+		st_r_;                                   \
+	})
 #define ST_ALLOWED_VOID(call)                     \
 	do {                                      \
 		char st_sel_ = st_sud_sel;        \
